@@ -1,0 +1,248 @@
+//! Configuration: defaults that just work, a TOML file, environment overrides, then command-line flags.
+//!
+//! Precedence, lowest first: built-in defaults < `welfare-hub.toml` (or `--config FILE`) < environment
+//! (`WELFARE_HUB_BIND`, `DATABASE_URL`, `WELFARE_HUB_GEOGRAPHY`, `WELFARE_HUB_LOG_FORMAT`,
+//! `WELFARE_HUB_LOG`) < flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The file read when no `--config` is given, if it exists in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "welfare-hub.toml";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// `sqlite://PATH` (the default, a file created on first run) or `postgres://…`.
+    pub database_url: String,
+    /// The geography bundle directory.
+    pub geography_dir: PathBuf,
+    pub log: LogConfig,
+    pub reports: ReportsConfig,
+    pub demo: DemoSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` for people at a terminal, `json` for log collectors.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `welfare_hub=debug,info`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// A month's report is due on this day of the following month.
+    pub deadline_day: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoSettings {
+    /// Where `welfare-hub demo` keeps its store when no `--database-url` is given; recreated each run.
+    pub database_url: String,
+    pub seed: u64,
+    /// Months of reports the demo generates.
+    pub months: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://data/welfare-hub.db".into(),
+            geography_dir: PathBuf::from("../shared/data/thailand"),
+            log: LogConfig::default(),
+            reports: ReportsConfig::default(),
+            demo: DemoSettings::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig { deadline_day: 15 }
+    }
+}
+
+impl Default for DemoSettings {
+    fn default() -> Self {
+        DemoSettings {
+            database_url: "sqlite://data/demo.db".into(),
+            seed: 2568,
+            months: 120,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("configuration file {}: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error("environment variable {name}={value:?}: {problem}")]
+    Env {
+        name: &'static str,
+        value: String,
+        problem: String,
+    },
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads `file` (which must exist), or `welfare-hub.toml` if present, then applies the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let default_file = Path::new(DEFAULT_CONFIG_FILE);
+        let path = match file {
+            Some(p) => Some(p),
+            None => default_file.exists().then_some(default_file),
+        };
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Config::from_toml(&text).map_err(|source| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    source: Box::new(source),
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Applies environment overrides read through `var` (a function, so tests need not touch the
+    /// process environment).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = var("WELFARE_HUB_BIND") {
+            self.bind = v
+                .parse()
+                .map_err(|e: std::net::AddrParseError| ConfigError::Env {
+                    name: "WELFARE_HUB_BIND",
+                    value: v.clone(),
+                    problem: e.to_string(),
+                })?;
+        }
+        if let Some(v) = var("DATABASE_URL").filter(|v| !v.is_empty()) {
+            self.database_url = v;
+        }
+        if let Some(v) = var("WELFARE_HUB_GEOGRAPHY").filter(|v| !v.is_empty()) {
+            self.geography_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var("WELFARE_HUB_LOG_FORMAT") {
+            self.log.format = match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "WELFARE_HUB_LOG_FORMAT",
+                        value: v,
+                        problem: "expected text or json".into(),
+                    });
+                }
+            };
+        }
+        if let Some(v) = var("WELFARE_HUB_LOG").filter(|v| !v.is_empty()) {
+            self.log.level = v;
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=28).contains(&self.reports.deadline_day) {
+            return Err(ConfigError::Invalid(format!(
+                "reports.deadline_day = {} must be a day from 1 to 28",
+                self.reports.deadline_day
+            )));
+        }
+        if !(1..=600).contains(&self.demo.months) {
+            return Err(ConfigError::Invalid(format!(
+                "demo.months = {} must be from 1 to 600",
+                self.demo.months
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let mut c = Config::from_toml(
+            "bind = \"0.0.0.0:9000\"\n[log]\nformat = \"json\"\n[reports]\ndeadline_day = 10\n",
+        )
+        .unwrap();
+        assert_eq!(c.bind.port(), 9000);
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.database_url, Config::default().database_url);
+        c.apply_env(|name| match name {
+            "DATABASE_URL" => Some("postgres://u@h/db".into()),
+            "WELFARE_HUB_BIND" => Some("127.0.0.1:0".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.database_url, "postgres://u@h/db");
+        assert_eq!(c.bind.port(), 0);
+        assert_eq!(c.reports.deadline_day, 10);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = Config::from_toml("bnd = \"x\"").unwrap_err().to_string();
+        assert!(err.contains("bnd"), "{err}");
+        let err = Config::default()
+            .apply_env(|n| (n == "WELFARE_HUB_BIND").then(|| "nowhere".to_string()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("WELFARE_HUB_BIND") && err.contains("nowhere"),
+            "{err}"
+        );
+        let mut c = Config::default();
+        c.reports.deadline_day = 31;
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! Welfare Hub: the service and command line. It wires the connectors, the store, the analytics and
+//! the geometry together and is the only crate that decides I/O policy.
+
+pub mod api;
+pub mod config;
+pub mod demo;
+pub mod geography;
+pub mod server;
+pub mod store;
+
+pub use config::Config;
+pub use store::{Store, StoreError};

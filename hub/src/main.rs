@@ -1,0 +1,228 @@
+//! The `welfare-hub` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use welfare_connectors::simulator::DemoConfig;
+use welfare_hub::config::{Config, LogFormat};
+use welfare_hub::store::{Backend, Store, redact_url};
+use welfare_hub::{demo, geography, server};
+use welfare_model::Period;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "welfare-hub",
+    version,
+    about = "Welfare Hub: federates Thailand's community welfare funds"
+)]
+struct Cli {
+    /// Configuration file (TOML); default: welfare-hub.toml in the working directory, if present.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API and pages.
+    Serve {
+        /// Address to listen on (HOST:PORT; port 0 picks a free one).
+        #[arg(long, value_name = "HOST:PORT")]
+        bind: Option<SocketAddr>,
+        /// sqlite://PATH or postgres://USER@HOST:PORT/DB.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Fresh demo: import the geography, generate funds and ten years of reports, then serve.
+    Demo {
+        #[arg(long, value_name = "HOST:PORT")]
+        bind: Option<SocketAddr>,
+        /// Store for the demo (default: a fresh SQLite file, data/demo.db). Must hold no funds yet.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// Geography bundle directory.
+        #[arg(long, value_name = "DIR")]
+        geography: Option<PathBuf>,
+        /// Random seed of the generated data.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Last month with reports (default: the latest month whose reports are due today).
+        #[arg(long, value_name = "YYYY-MM")]
+        last_period: Option<String>,
+        /// Load the demo and exit instead of serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Reference geography.
+    Geography {
+        #[command(subcommand)]
+        command: GeographyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GeographyCommand {
+    /// Check a geography bundle and load it (one transaction; nothing changes if it has a problem).
+    Import {
+        /// The bundle directory (province.csv, amphoe.csv, tambon.csv, …, geojson/).
+        dir: PathBuf,
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+}
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn open_store(url: &str) -> anyhow::Result<Store> {
+    tracing::info!(database = %redact_url(url), "opening store");
+    Store::open(url)
+        .await
+        .with_context(|| format!("cannot open the store at {}", redact_url(url)))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    init_logging(&config);
+    match cli.command {
+        Command::Serve { bind, database_url } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            if let Some(url) = database_url {
+                config.database_url = url;
+            }
+            let store = open_store(&config.database_url).await?;
+            let (listener, _) = server::bind(config.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.bind))?;
+            server::serve(listener, store).await?;
+        }
+        Command::Demo {
+            bind,
+            database_url,
+            geography: geography_dir,
+            seed,
+            last_period,
+            no_serve,
+        } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            if let Some(dir) = geography_dir {
+                config.geography_dir = dir;
+            }
+            let fresh_default = database_url.is_none();
+            let url = database_url.unwrap_or_else(|| config.demo.database_url.clone());
+            if fresh_default {
+                remove_sqlite_file(&url)?;
+            }
+            let store = open_store(&url).await?;
+            if store.count_funds().await? > 0 {
+                bail!(
+                    "the store at {} already holds funds; the demo needs an empty store (or omit --database-url for a fresh SQLite file)",
+                    redact_url(&url)
+                );
+            }
+            let (bundle, imported) = geography::import(&store, &config.geography_dir, "demo")
+                .await
+                .with_context(|| format!("geography bundle {}", config.geography_dir.display()))?;
+            tracing::info!(?imported, "geography imported");
+            let last_period = match last_period {
+                Some(text) => Period::parse(&text)?,
+                None => Period::latest_due(
+                    chrono::Local::now().date_naive(),
+                    config.reports.deadline_day,
+                ),
+            };
+            let demo_config = DemoConfig {
+                seed: seed.unwrap_or(config.demo.seed),
+                last_period,
+                months: config.demo.months,
+                deadline_day: config.reports.deadline_day,
+            };
+            let report = demo::load(&store, &bundle, demo_config).await?;
+            println!(
+                "Demo loaded in {:.1} s: {} funds, {} monthly summaries {}–{}; at {}: {} funds reporting, {} members, fund balance {} baht",
+                report.elapsed.as_secs_f64(),
+                report.funds,
+                report.summaries,
+                report.first_period,
+                report.last_period,
+                report.last_period,
+                report.totals.funds_reporting,
+                report.totals.members,
+                report.totals.fund_balance,
+            );
+            if !no_serve {
+                let (listener, _) = server::bind(config.bind)
+                    .await
+                    .with_context(|| format!("cannot listen on {}", config.bind))?;
+                server::serve(listener, store).await?;
+            }
+        }
+        Command::Geography {
+            command: GeographyCommand::Import { dir, database_url },
+        } => {
+            if let Some(url) = database_url {
+                config.database_url = url;
+            }
+            let store = open_store(&config.database_url).await?;
+            let (bundle, report) = geography::import(&store, &dir, "cli").await?;
+            println!(
+                "Geography {}: {} provinces, {} districts, {} tambons, population {} ({}); written: {} areas, {} population rows, {} boundaries{}",
+                dir.display(),
+                bundle.count(welfare_model::Level::Province),
+                bundle.count(welfare_model::Level::District),
+                bundle.count(welfare_model::Level::Subdistrict),
+                bundle.national_population(),
+                bundle.population_year,
+                report.areas_written,
+                report.population_written,
+                report.boundaries_written,
+                if report.changed() {
+                    ""
+                } else {
+                    " (already up to date)"
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The demo's default store is recreated on every run.
+fn remove_sqlite_file(url: &str) -> anyhow::Result<()> {
+    if Backend::of_url(url)? != Backend::Sqlite {
+        return Ok(());
+    }
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{path}{suffix}");
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot remove the old demo store {file}"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! The system of record (design section 3): areas, funds, summaries with revisions, connectors, runs,
+//! quarantine and audit, on SQLite (the embedded default) or PostgreSQL.
+//!
+//! Both back ends run the same SQL through sqlx's `Any` driver: the schemas are kept column-for-column
+//! identical (`migrations/sqlite`, `migrations/postgres`), money is stored as BIGINT satang and times as
+//! ISO-8601 UTC text, which both hold exactly. Placeholders are `$1, $2, …`, which SQLite accepts too.
+
+mod areas;
+mod geography;
+mod ops;
+mod rows;
+mod summaries;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+use log::LevelFilter;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use areas::AreaListing;
+pub use geography::GeographyImport;
+pub use ops::{Run, RunCounts, RunStatus};
+pub use summaries::{StockTotals, UpsertOutcome};
+
+static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database the store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    /// The most bind parameters one statement may carry (SQLite's limit is the lower).
+    fn max_params(self) -> usize {
+        match self {
+            Backend::Sqlite => 32_000,
+            Backend::Postgres => 65_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "unsupported database URL {0:?}: use sqlite://PATH (the default) or postgres://USER@HOST:PORT/DB"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot create the directory of the SQLite file {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// A transient failure (the database is unreachable, busy or timed out) is worth retrying; anything
+    /// else will fail again the same way.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Database(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                ) || matches!(e, sqlx::Error::Database(db) if is_busy(db.as_ref()))
+            }
+            _ => false,
+        }
+    }
+}
+
+fn is_busy(db: &dyn sqlx::error::DatabaseError) -> bool {
+    // SQLITE_BUSY / SQLITE_LOCKED; PostgreSQL serialization failure and deadlock.
+    matches!(db.code().as_deref(), Some("5" | "6" | "40001" | "40P01"))
+}
+
+/// A URL with any password replaced, safe to log and show.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The store: a connection pool and the back end it talks to.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static DRIVERS: Once = Once::new();
+
+impl Store {
+    /// Opens (and for SQLite creates) the database at `url`, in WAL mode for SQLite, and applies the
+    /// migrations.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = Backend::of_url(url)?;
+        let url = match backend {
+            Backend::Sqlite => prepare_sqlite_url(url)?,
+            Backend::Postgres => url.to_string(),
+        };
+        // Statement logging is off: bulk statements carry thousands of placeholders, which would flood
+        // the log; the store's callers log what they did and how long it took.
+        let options = AnyConnectOptions::from_str(&url)?
+            .log_statements(LevelFilter::Off)
+            .log_slow_statements(LevelFilter::Off, Duration::from_secs(60));
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the one writer; NORMAL sync is durable in WAL mode
+                        // up to the last checkpointed transaction and much faster.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        match backend {
+            Backend::Sqlite => MIGRATE_SQLITE.run(&pool).await?,
+            Backend::Postgres => MIGRATE_POSTGRES.run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Makes sure the SQLite file's directory exists and the URL creates the file on first run.
+fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+    }
+    let mut url = format!("sqlite://{path}");
+    let query = if query.contains("mode=") {
+        query.to_string()
+    } else if query.is_empty() {
+        "mode=rwc".to_string()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    url.push('?');
+    url.push_str(&query);
+    Ok(url)
+}
+
+/// Now, as stored: RFC 3339 UTC with microseconds, fixed width so text order is time order.
+pub fn now_text() -> String {
+    timestamp_text(chrono::Utc::now())
+}
+
+pub fn timestamp_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+pub fn parse_timestamp(text: &str) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {text:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_create_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/hub.db");
+        let url = prepare_sqlite_url(&format!("sqlite://{}", path.display())).unwrap();
+        assert!(url.ends_with("hub.db?mode=rwc"));
+        assert!(path.parent().unwrap().is_dir());
+        assert_eq!(
+            prepare_sqlite_url("sqlite:x.db?mode=ro").unwrap(),
+            "sqlite://x.db?mode=ro"
+        );
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert!(matches!(
+            Backend::of_url("mysql://root:secret@h/db"),
+            Err(StoreError::UnsupportedUrl(u)) if !u.contains("secret")
+        ));
+    }
+}
+
+/// An open transaction on the store: what is written through it lands together at [`StoreTx::commit`]
+/// or not at all (dropping it rolls back).
+#[derive(Debug)]
+pub struct StoreTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+}
+
+impl Store {
+    pub async fn begin(&self) -> Result<StoreTx, StoreError> {
+        Ok(StoreTx {
+            tx: self.pool.begin().await?,
+            backend: self.backend,
+        })
+    }
+}
+
+impl StoreTx {
+    /// Upserts summaries inside this transaction (see [`Store::upsert_summaries`]).
+    pub async fn upsert_summaries(
+        &mut self,
+        run_id: Option<i64>,
+        rows: &[welfare_model::Summary],
+    ) -> Result<UpsertOutcome, StoreError> {
+        summaries::upsert_summaries_in(&mut self.tx, self.backend, run_id, rows).await
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,299 @@
+//! Funds, ingestion runs, quarantined rows and the audit trail.
+
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+use welfare_model::fund::Fund;
+
+use super::rows::{SqlValue, insert_rows, set_excluded};
+use super::{Store, StoreError, now_text};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "running" => Ok(RunStatus::Running),
+            "succeeded" => Ok(RunStatus::Succeeded),
+            "failed" => Ok(RunStatus::Failed),
+            other => Err(StoreError::Corrupt(format!("run status {other:?}"))),
+        }
+    }
+}
+
+/// Row counts of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RunCounts {
+    pub accepted: u64,
+    pub rejected: u64,
+    pub unchanged: u64,
+    pub revised: u64,
+}
+
+/// One ingestion run as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Run {
+    pub id: i64,
+    pub connector_id: Option<String>,
+    pub trigger: String,
+    pub status: RunStatus,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub counts: RunCounts,
+    pub error: Option<String>,
+}
+
+const FUND_COLUMNS: &[&str] = &[
+    "id",
+    "name_th",
+    "name_en",
+    "kind",
+    "tambon_code",
+    "municipality",
+    "registered_on",
+    "created_at",
+    "updated_at",
+];
+
+/// Writes an audit row inside an open transaction.
+pub(crate) async fn audit_in(
+    conn: &mut AnyConnection,
+    actor: &str,
+    action: &str,
+    subject: Option<&str>,
+    detail: &serde_json::Value,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(now_text())
+    .bind(actor)
+    .bind(action)
+    .bind(subject)
+    .bind(detail.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Registers funds or updates their registration, in one transaction. Returns the rows written.
+    pub async fn upsert_funds(&self, funds: &[Fund], actor: &str) -> Result<u64, StoreError> {
+        let now = now_text();
+        let rows: Vec<Vec<SqlValue>> = funds
+            .iter()
+            .map(|f| {
+                vec![
+                    SqlValue::text(f.id.as_str()),
+                    SqlValue::text(&f.name_th),
+                    SqlValue::opt_text(f.name_en.clone()),
+                    SqlValue::text(f.kind.as_str()),
+                    SqlValue::text(f.tambon.as_str()),
+                    SqlValue::opt_text(f.municipality.clone()),
+                    SqlValue::opt_text(f.registered_on.map(|d| d.to_string())),
+                    SqlValue::text(&now),
+                    SqlValue::text(&now),
+                ]
+            })
+            .collect();
+        let mut tx = self.pool.begin().await?;
+        let written = insert_rows(
+            &mut tx,
+            self.backend,
+            "funds",
+            FUND_COLUMNS,
+            &rows,
+            &format!(
+                "ON CONFLICT (id) DO UPDATE SET {}",
+                set_excluded(&[
+                    "name_th",
+                    "name_en",
+                    "kind",
+                    "tambon_code",
+                    "municipality",
+                    "registered_on",
+                    "updated_at"
+                ])
+            ),
+        )
+        .await?;
+        audit_in(
+            &mut tx,
+            actor,
+            "funds.upsert",
+            None,
+            &serde_json::json!({ "funds": funds.len() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// Number of registered funds.
+    pub async fn count_funds(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM funds")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// Records the start of a run and returns its id.
+    pub async fn start_run(
+        &self,
+        connector_id: Option<&str>,
+        trigger: &str,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO runs (connector_id, trigger, status, started_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(connector_id)
+        .bind(trigger)
+        .bind(RunStatus::Running.as_str())
+        .bind(now_text())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Records how a run ended.
+    pub async fn finish_run(
+        &self,
+        run_id: i64,
+        status: RunStatus,
+        counts: RunCounts,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        sqlx::query(
+            "UPDATE runs SET status = $1, finished_at = $2, rows_accepted = $3, rows_rejected = $4, \
+             rows_unchanged = $5, rows_revised = $6, error = $7 WHERE id = $8",
+        )
+        .bind(status.as_str())
+        .bind(now_text())
+        .bind(n(counts.accepted))
+        .bind(n(counts.rejected))
+        .bind(n(counts.unchanged))
+        .bind(n(counts.revised))
+        .bind(error)
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Runs, newest first, of one connector or of all.
+    pub async fn runs(
+        &self,
+        connector_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Run>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, connector_id, trigger, status, started_at, finished_at, rows_accepted, \
+             rows_rejected, rows_unchanged, rows_revised, error FROM runs \
+             WHERE ($1 IS NULL OR connector_id = $1) ORDER BY id DESC LIMIT $2",
+        )
+        .bind(connector_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let n = |i: usize| -> Result<u64, StoreError> {
+                    Ok(r.try_get::<i64, _>(i)?.max(0) as u64)
+                };
+                Ok(Run {
+                    id: r.try_get(0)?,
+                    connector_id: r.try_get(1)?,
+                    trigger: r.try_get(2)?,
+                    status: RunStatus::parse(&r.try_get::<String, _>(3)?)?,
+                    started_at: r.try_get(4)?,
+                    finished_at: r.try_get(5)?,
+                    counts: RunCounts {
+                        accepted: n(6)?,
+                        rejected: n(7)?,
+                        unchanged: n(8)?,
+                        revised: n(9)?,
+                    },
+                    error: r.try_get(10)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Puts a rejected row aside with its reason and where it came from.
+    pub async fn quarantine(
+        &self,
+        run_id: Option<i64>,
+        connector_id: Option<&str>,
+        location: &str,
+        reason: &str,
+        raw: Option<&serde_json::Value>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO quarantine (run_id, connector_id, location, reason, raw, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(run_id)
+        .bind(connector_id)
+        .bind(location)
+        .bind(reason)
+        .bind(raw.map(|v| v.to_string()))
+        .bind(now_text())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Quarantined rows (location, reason), newest first.
+    pub async fn quarantined(
+        &self,
+        connector_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT location, reason FROM quarantine WHERE ($1 IS NULL OR connector_id = $1) \
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(connector_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Records a change in the audit trail.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: Option<&str>,
+        detail: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        audit_in(&mut conn, actor, action, subject, detail).await
+    }
+
+    /// The audit trail's actions, oldest first.
+    pub async fn audit_actions(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT action FROM audit ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}
