@@ -563,14 +563,14 @@ impl Bundle {
                 continue;
             }
             *child_counts.entry((parent, area.level)).or_default() += 1;
+            // Tambons also count toward their province's n_tambon.
             if let Some(province) = parent.parent()
                 && area.level == Level::Subdistrict
+                && let Some((province, _)) = known.get_key_value(&province)
             {
-                if let Some((province, _)) = known.get_key_value(&province) {
-                    *child_counts
-                        .entry((province, Level::Subdistrict))
-                        .or_default() += 1;
-                }
+                *child_counts
+                    .entry((province, Level::Subdistrict))
+                    .or_default() += 1;
             }
             *child_population.entry(parent).or_default() += area.population;
         }

@@ -70,7 +70,7 @@ pub async fn load(
         Ok(()) => {
             store
                 .finish_run(run_id, RunStatus::Succeeded, counts, None)
-                .await?
+                .await?;
         }
         Err(e) => {
             store

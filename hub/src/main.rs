@@ -53,6 +53,9 @@ enum Command {
         /// Last month with reports (default: the latest month whose reports are due today).
         #[arg(long, value_name = "YYYY-MM")]
         last_period: Option<String>,
+        /// Months of reports to generate, ending at the last period (default 120: ten years).
+        #[arg(long)]
+        months: Option<u32>,
         /// Load the demo and exit instead of serving.
         #[arg(long)]
         no_serve: bool,
@@ -120,8 +123,13 @@ async fn main() -> anyhow::Result<()> {
             geography: geography_dir,
             seed,
             last_period,
+            months,
             no_serve,
         } => {
+            if let Some(months) = months {
+                config.demo.months = months;
+                config.validate()?;
+            }
             if let Some(bind) = bind {
                 config.bind = bind;
             }

@@ -149,13 +149,14 @@ fn plan_fund(
     } else {
         format!("F{}", t.code)
     };
-    // Founded 2004–2019 relative to a 2016 window start: 85% before the window opens.
-    let founded = first.add_months(-144 + r.int(0, 169) as i32);
+    // Founded in the 13 years before the window opens or its first year (2003–2017 for a window
+    // starting in late 2016): about 93% exist when the window opens.
+    let founded = first.add_months(-156 + r.int(0, 168) as i32);
     let bangkok = t.code.as_str().starts_with("10");
     let saturation = if bangkok {
         clamp(r.normal(0.03, 0.015), 0.005, 0.08)
     } else {
-        clamp(r.normal(0.135, 0.06), 0.03, 0.45)
+        clamp(r.normal(0.12, 0.055), 0.03, 0.45)
     } * if municipal { 0.5 } else { 1.0 };
     let stopped_after = r
         .chance(0.02)
@@ -205,16 +206,16 @@ fn plan_fund(
         population: t.population,
         saturation,
         growth: r.range(0.02, 0.06),
-        midpoint: r.range(24.0, 140.0),
+        midpoint: r.range(12.0, 96.0),
         share_children: clamp(r.normal(0.12, 0.05), 0.02, 0.3),
         share_elderly: clamp(r.normal(0.30, 0.08), 0.1, 0.6),
         dropout: r.range(0.001, 0.006),
         compliance: r.range(0.85, 1.0),
-        state_share: r.range(0.3, 1.0),
+        state_share: r.range(0.2, 0.8),
         state_month: r.int(2, 7) as u32,
         local_ratio: r
-            .chance(0.25)
-            .then(|| (r.range(0.2, 1.0), r.int(10, 12) as u32)),
+            .chance(0.15)
+            .then(|| (r.range(0.1, 0.5), r.int(10, 12) as u32)),
         birth_benefit: r.int(5, 20) * 100,
         sickness_claim: r.int(2, 6) * 100,
         death_benefit_base: r.int(2, 10) * 1_000,

@@ -1,1 +1,7 @@
-fn main() {}
+//! The one integration-test binary: storage on SQLite and PostgreSQL, geography bundles, the API
+//! through the router, and the real `welfare-hub` binary.
+
+mod api;
+mod bundle;
+mod e2e;
+mod store;

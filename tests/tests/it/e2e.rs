@@ -1,0 +1,189 @@
+//! The real `welfare-hub` binary: `demo` serving on port 0, `serve`, and `geography import`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use welfare_tests::{geography_dir, hub_binary};
+
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Starts the binary with `args` and reads its standard output until it announces its URL; returns the
+/// child, the URL and the lines printed before it.
+async fn start(args: &[&str]) -> anyhow::Result<(Child, String, Vec<String>)> {
+    let mut child = Command::new(hub_binary()?)
+        .args(args)
+        .env("WELFARE_HUB_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut before = Vec::new();
+    let url = tokio::time::timeout(Duration::from_secs(300), async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(url) = line.strip_prefix("Welfare Hub listening on ") {
+                return Ok(url.to_string());
+            }
+            before.push(line);
+        }
+        bail!("the hub exited before serving; it printed {before:?}")
+    })
+    .await
+    .context("the hub did not announce its URL in time")??;
+    Ok((child, url, before))
+}
+
+/// Sends SIGTERM and expects a clean exit.
+async fn stop(mut child: Child) -> anyhow::Result<()> {
+    let pid = child.id().context("running")?;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()?;
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .context("the hub did not stop within 20 s of SIGTERM")??;
+    assert!(exit.success(), "exit after SIGTERM: {exit}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn demo_serves_provinces_that_add_up() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let geography = geography_dir().display().to_string();
+    let (child, base, printed) = start(&[
+        "demo",
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        &url,
+        "--geography",
+        &geography,
+    ])
+    .await?;
+    // "Demo loaded in 12.3 s: 6181 funds, …"
+    let summary = printed
+        .iter()
+        .find(|l| l.starts_with("Demo loaded"))
+        .context("demo summary line")?;
+    let funds: i64 = summary
+        .split(": ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .context("fund count")?
+        .parse()?;
+    assert!((5_500..=6_800).contains(&funds), "{summary}");
+
+    let client = http();
+    let health: serde_json::Value = client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(health["status"], "ok");
+    let ready = client.get(format!("{base}/readyz")).send().await?;
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = client
+        .get(format!("{base}/api/v1/areas?level=province"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let areas = body["areas"].as_array().context("areas")?;
+    assert_eq!(areas.len(), 77);
+    let population: i64 = areas
+        .iter()
+        .map(|a| a["population"].as_i64().unwrap())
+        .sum();
+    assert_eq!(population, 66_171_439);
+    let fund_total: i64 = areas.iter().map(|a| a["funds"].as_i64().unwrap()).sum();
+    assert_eq!(fund_total, funds);
+    // Every province has funds; Bangkok, urban, has relatively few.
+    assert!(areas.iter().all(|a| a["funds"].as_i64().unwrap() > 0));
+    stop(child).await
+}
+
+#[tokio::test]
+async fn serve_reads_config_and_environment_and_stops_on_sigterm() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("hub.toml");
+    let db = dir.path().join("store/hub.db");
+    std::fs::write(
+        &config,
+        format!(
+            "bind = \"127.0.0.1:1\"\ndatabase_url = \"sqlite://{}\"\n[log]\nformat = \"json\"\n",
+            db.display()
+        ),
+    )?;
+    let config_arg = config.display().to_string();
+    // The flag beats the file's bind address.
+    let (child, base, _) =
+        start(&["serve", "--config", &config_arg, "--bind", "127.0.0.1:0"]).await?;
+    assert!(db.exists(), "the SQLite file is created on first run");
+    let client = http();
+    let ready = client.get(format!("{base}/readyz")).send().await?;
+    assert_eq!(ready.status(), 503, "no geography yet");
+    let body: serde_json::Value = ready.json().await?;
+    assert_eq!(body["error"], "not_ready");
+    stop(child).await
+}
+
+#[tokio::test]
+async fn geography_import_is_checked_and_idempotent() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("geo.db").display());
+    let run = |args: Vec<String>| {
+        let binary = hub_binary();
+        async move {
+            let output = Command::new(binary?)
+                .args(&args)
+                .env("WELFARE_HUB_LOG", "warn")
+                .output()
+                .await?;
+            anyhow::Ok((
+                output.status.success(),
+                String::from_utf8(output.stdout)?,
+                String::from_utf8(output.stderr)?,
+            ))
+        }
+    };
+    let import = |dir: String| {
+        vec![
+            "geography".to_string(),
+            "import".into(),
+            dir,
+            "--database-url".into(),
+            url.clone(),
+        ]
+    };
+    let (ok, out, err) = run(import(geography_dir().display().to_string())).await?;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("77 provinces, 928 districts, 7436 tambons, population 66171439"),
+        "{out}"
+    );
+    assert!(!out.contains("already up to date"), "{out}");
+    let (ok, out, _) = run(import(geography_dir().display().to_string())).await?;
+    assert!(ok);
+    assert!(
+        out.contains("written: 0 areas, 0 population rows, 0 boundaries (already up to date)"),
+        "{out}"
+    );
+
+    let missing = dir.path().join("no-such-bundle").display().to_string();
+    let (ok, _, err) = run(import(missing)).await?;
+    assert!(!ok);
+    assert!(err.contains("province.csv"), "{err}");
+    Ok(())
+}

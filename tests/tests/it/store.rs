@@ -1,0 +1,249 @@
+//! One storage suite, run on SQLite always and on PostgreSQL whenever `WELFARE_TEST_POSTGRES=1`.
+
+use chrono::{TimeZone, Utc};
+use welfare_hub::store::{RunCounts, RunStatus};
+use welfare_model::fund::Fund;
+use welfare_model::{AreaCode, AreaRef, FundId, FundKind, Level, Money, Period, Summary};
+use welfare_tests::{TestBackend, TestDb, bundle, postgres_required};
+
+fn fund(id: &str, tambon: &str) -> Fund {
+    Fund {
+        id: FundId::parse(id).unwrap(),
+        name_th: format!("กองทุนสวัสดิการชุมชน {id}"),
+        name_en: Some(format!("Fund {id}")),
+        kind: FundKind::CommunityWelfare,
+        tambon: AreaCode::parse(tambon).unwrap(),
+        municipality: None,
+        registered_on: None,
+    }
+}
+
+fn summary(id: &str, period: &str, members: i64, balance: &str) -> Summary {
+    let mut s = Summary::new(FundId::parse(id).unwrap(), Period::parse(period).unwrap());
+    s.members_total = Some(members);
+    s.contrib_members = Some(Money::parse("3041.67").unwrap());
+    s.grant_state = Some(Money::ZERO);
+    s.fund_balance = Some(Money::parse(balance).unwrap());
+    s.reported_at = Some(Utc.with_ymd_and_hms(2025, 11, 10, 3, 4, 5).unwrap());
+    s.source = Some("test".into());
+    s
+}
+
+async fn suite(backend: TestBackend) -> anyhow::Result<()> {
+    let db = TestDb::new(backend).await?;
+    let store = &db.store;
+
+    // Migrations are idempotent: opening the same database again changes nothing.
+    welfare_hub::Store::open(&db.url).await?.close().await;
+
+    // Geography: the whole Thailand bundle, then the same bundle again.
+    let first = store.import_geography(bundle(), "test").await?;
+    assert_eq!(first.areas_written, 77 + 928 + 7436);
+    assert_eq!(first.population_written, 37_186);
+    assert_eq!(first.boundaries_written, 77 + 928 + 7425);
+    let counts = store.count_areas().await?;
+    assert_eq!(counts["province"], 77);
+    assert_eq!(counts["district"], 928);
+    assert_eq!(counts["subdistrict"], 7436);
+    let provinces = store.list_areas(Level::Province, None).await?;
+    assert_eq!(provinces.len(), 77);
+    assert_eq!(
+        provinces.iter().map(|a| a.population).sum::<i64>(),
+        66_171_439
+    );
+    let bangkok = &provinces[0];
+    assert_eq!(
+        (
+            bangkok.code.as_str(),
+            bangkok.name_th.as_str(),
+            bangkok.name_en.as_str()
+        ),
+        ("10", "กรุงเทพมหานคร", "Bangkok")
+    );
+    let audit_before = store.audit_actions().await?;
+    let again = store.import_geography(bundle(), "test").await?;
+    assert!(!again.changed(), "re-import wrote {again:?}");
+    assert_eq!(again.areas_unchanged, 77 + 928 + 7436);
+    assert_eq!(store.audit_actions().await?, audit_before);
+
+    // Areas within a province, a district and a region.
+    let chiang_mai = store
+        .list_areas(Level::District, Some(&"50".parse::<AreaRef>()?))
+        .await?;
+    assert_eq!(chiang_mai.len(), 25);
+    assert!(chiang_mai.iter().all(|a| a.code.starts_with("50")));
+    let mueang = store
+        .list_areas(Level::Subdistrict, Some(&"5001".parse::<AreaRef>()?))
+        .await?;
+    assert_eq!(mueang.len(), 16);
+    let north = store
+        .list_areas(Level::Province, Some(&"north".parse::<AreaRef>()?))
+        .await?;
+    assert_eq!(north.len(), 17);
+
+    // Funds, counted up the hierarchy by their tambon code.
+    store
+        .upsert_funds(
+            &[
+                fund("F500101", "500101"),
+                fund("F500102", "500102"),
+                fund("F100101", "100101"),
+            ],
+            "test",
+        )
+        .await?;
+    assert_eq!(store.count_funds().await?, 3);
+    let provinces = store.list_areas(Level::Province, None).await?;
+    let funds_of = |code: &str| provinces.iter().find(|a| a.code == code).unwrap().funds;
+    assert_eq!((funds_of("50"), funds_of("10"), funds_of("11")), (2, 1, 0));
+    assert_eq!(provinces.iter().map(|a| a.funds).sum::<i64>(), 3);
+
+    // Summaries: insert, identical re-delivery, a revised past month.
+    let run = store.start_run(Some("c1"), "test").await?;
+    let rows = vec![
+        summary("F500101", "2025-09", 100, "1000.00"),
+        summary("F500101", "2025-10", 110, "1200.01"),
+        summary("F500102", "2025-10", 50, "9999999999999999.99"),
+    ];
+    let outcome = store.upsert_summaries(Some(run), &rows).await?;
+    assert_eq!(
+        (outcome.inserted, outcome.revised, outcome.unchanged),
+        (3, 0, 0)
+    );
+    let outcome = store.upsert_summaries(Some(run), &rows).await?;
+    assert_eq!(
+        (outcome.inserted, outcome.revised, outcome.unchanged),
+        (0, 0, 3)
+    );
+    let mut revised = summary("F500101", "2025-09", 101, "1000.00");
+    revised.source = Some("test, corrected".into());
+    let outcome = store
+        .upsert_summaries(Some(run), &[revised.clone()])
+        .await?;
+    assert_eq!(
+        (outcome.inserted, outcome.revised, outcome.unchanged),
+        (0, 1, 0)
+    );
+    let (revision, current) = store
+        .summary(&revised.fund_id, revised.period)
+        .await?
+        .expect("stored");
+    assert_eq!(revision, 2);
+    assert_eq!(current, revised);
+    let history = store
+        .summary_revisions(&revised.fund_id, revised.period)
+        .await?;
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].0, 1);
+    assert_eq!(history[0].1, rows[0], "the old revision is kept as it was");
+    assert_eq!(store.count_summaries().await?, 3);
+
+    // Money is exact to the satang at the top of Decimal128(18, 2); "not reported" is not zero.
+    let (_, big) = store
+        .summary(&rows[2].fund_id, rows[2].period)
+        .await?
+        .unwrap();
+    assert_eq!(big.fund_balance.unwrap().to_string(), "9999999999999999.99");
+    assert_eq!(big.contrib_members.unwrap().to_string(), "3041.67");
+    assert_eq!(big.grant_state, Some(Money::ZERO));
+    assert_eq!(big.grant_local, None);
+    assert_eq!(big.members_elderly, None);
+
+    // A delivery with one bad row stores none of it.
+    let bad = vec![
+        summary("F500102", "2025-11", 55, "10.00"),
+        summary("NO-SUCH-FUND", "2025-11", 1, "1.00"),
+    ];
+    assert!(store.upsert_summaries(Some(run), &bad).await.is_err());
+    assert_eq!(store.count_summaries().await?, 3);
+    // So does one that names the same month twice.
+    let twice = vec![
+        summary("F500102", "2025-11", 55, "10.00"),
+        summary("F500102", "2025-11", 56, "10.00"),
+    ];
+    let err = store.upsert_summaries(Some(run), &twice).await.unwrap_err();
+    assert!(err.to_string().contains("appears twice"), "{err}");
+    assert_eq!(store.count_summaries().await?, 3);
+
+    // Stocks as of a month: each fund's last report.
+    let totals = store.stock_totals(Period::new(2025, 12)?).await?;
+    assert_eq!(totals.funds_reporting, 2);
+    assert_eq!(totals.members, 110 + 50);
+    assert_eq!(
+        totals.fund_balance,
+        Money::parse("1200.01")? + Money::parse("9999999999999999.99")?
+    );
+    let totals = store.stock_totals(Period::new(2025, 9)?).await?;
+    assert_eq!((totals.funds_reporting, totals.members), (1, 101));
+
+    // Runs, quarantine and audit.
+    store
+        .quarantine(
+            Some(run),
+            Some("c1"),
+            "report.xlsx!B7",
+            "members_total is negative",
+            Some(&serde_json::json!({"members_total": -3})),
+        )
+        .await?;
+    store
+        .finish_run(
+            run,
+            RunStatus::Succeeded,
+            RunCounts {
+                accepted: 4,
+                rejected: 1,
+                unchanged: 3,
+                revised: 1,
+            },
+            None,
+        )
+        .await?;
+    let runs = store.runs(Some("c1"), 10).await?;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    assert_eq!(runs[0].counts.revised, 1);
+    assert!(runs[0].finished_at.is_some());
+    assert!(store.runs(Some("other"), 10).await?.is_empty());
+    assert_eq!(
+        store.quarantined(Some("c1"), 10).await?,
+        vec![(
+            "report.xlsx!B7".to_string(),
+            "members_total is negative".to_string()
+        )]
+    );
+    let actions = store.audit_actions().await?;
+    assert_eq!(actions, ["geography.import", "funds.upsert"]);
+
+    db.cleanup().await
+}
+
+#[tokio::test]
+async fn storage_on_sqlite() -> anyhow::Result<()> {
+    suite(TestBackend::Sqlite).await
+}
+
+#[tokio::test]
+async fn storage_on_postgres() -> anyhow::Result<()> {
+    if !postgres_required() {
+        eprintln!("storage_on_postgres: not run; set WELFARE_TEST_POSTGRES=1 to run it");
+        return Ok(());
+    }
+    suite(TestBackend::Postgres).await
+}
+
+#[tokio::test]
+async fn sqlite_store_is_a_wal_file_created_on_first_run() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("nested/dir/hub.db");
+    let store = welfare_hub::Store::open(&format!("sqlite://{}", path.display())).await?;
+    assert!(path.exists());
+    use sqlx::Row;
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await?
+        .try_get(0)?;
+    assert_eq!(mode, "wal");
+    store.close().await;
+    Ok(())
+}
