@@ -1,6 +1,24 @@
 //! Welfare Hub connectors: they turn what fund systems offer into canonical summary rows.
 //!
-//! [`simulator`] stands in for the fund systems themselves: it generates realistic, deterministic funds
-//! and monthly reports on the real tambon codes, for the demo, tests and benchmarks.
+//! - [`source`]: the [`Connector`] trait every kind implements, and what a pull returns.
+//! - [`mapping`]: one way to read fields and values from any source (Thai and English names, Thai
+//!   digits, Buddhist-era dates, baht amounts).
+//! - [`batch`]: canonical summaries as Arrow batches.
+//! - [`config`]: the configuration of a source, tagged by kind, which builds its connector.
+//! - one module per kind: [`file`], [`http_json`], [`sql`].
+//! - [`simulator`]: stand-ins for the fund systems (demo data, report files, APIs, a bookkeeping
+//!   database) for the demo, tests and benchmarks.
 
+pub mod batch;
+#[cfg(test)]
+pub mod compliance;
+pub mod config;
+pub mod file;
+pub mod http_json;
+pub mod mapping;
 pub mod simulator;
+pub mod source;
+pub mod sql;
+
+pub use config::SourceConfig;
+pub use source::{Connector, ConnectorError, Cursor, Pull, Rejected, Secret, SourcedBatch};
