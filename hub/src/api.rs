@@ -1,22 +1,47 @@
 //! The HTTP API: health, readiness and `/api/v1/…`. Every error is one JSON shape,
 //! `{"error": code, "message": text}`, with the matching status.
 
-use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower_http::trace::TraceLayer;
 use welfare_model::{AreaRef, Level};
 
-use crate::store::{AreaListing, Store, StoreError};
+use welfare_connectors::Secret;
+
+use crate::ingest::ConnectorEntry;
+use crate::scheduler::{Scheduler, TriggerError};
+use crate::store::{AreaListing, Quarantined, Run, Store, StoreError};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Runs connectors; `None` when the hub serves without pulling.
+    pub scheduler: Option<Scheduler>,
+    /// The connectors as configured.
+    pub connectors: Arc<Vec<ConnectorEntry>>,
+    /// The bearer token that changing requests must carry; `None` refuses every change.
+    pub token: Option<Secret>,
+}
+
+impl AppState {
+    /// A read-only state over a store: no connectors, no token.
+    pub fn read_only(store: Store) -> Self {
+        AppState {
+            store,
+            scheduler: None,
+            connectors: Arc::new(Vec::new()),
+            token: None,
+        }
+    }
 }
 
 /// An API failure: a status, a stable machine-readable code and a message for people.
@@ -53,6 +78,41 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+
+    fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+}
+
+/// Checks the request carries the configured bearer token (compared in constant time).
+fn require_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = &state.token else {
+        return Err(ApiError::unauthorized(
+            "this hub has no API token configured (see api.token_env); changes are refused",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "this request changes something: send Authorization: Bearer <token>",
+            )
+        })?;
+    let expected = token.expose().as_bytes();
+    let given = given.trim().as_bytes();
+    let same = expected.len() == given.len()
+        && expected
+            .iter()
+            .zip(given)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("the bearer token is not valid"))
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -81,7 +141,14 @@ impl IntoResponse for ApiError {
             error: self.code.to_string(),
             message: self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 
@@ -108,6 +175,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/v1/areas", get(areas))
+        .route("/api/v1/connectors", get(connectors))
+        .route("/api/v1/connectors/{id}", get(connector))
+        .route("/api/v1/connectors/{id}/runs", get(connector_runs))
+        .route("/api/v1/connectors/{id}/run", post(run_connector))
+        .route("/api/v1/quarantine", get(quarantine))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -217,4 +289,209 @@ async fn areas(
         total_funds: areas.iter().map(|a| a.funds).sum(),
         areas,
     }))
+}
+
+/// A connector as the API shows it: configuration (names of secret variables, never values), schedule
+/// and what happened last.
+#[derive(Debug, Serialize)]
+pub struct ConnectorView {
+    pub id: String,
+    pub name: Option<String>,
+    pub kind: &'static str,
+    pub enabled: bool,
+    pub schedule: Option<String>,
+    pub next_run: Option<String>,
+    pub running: bool,
+    pub cursor: Option<String>,
+    pub last_run: Option<Run>,
+    pub config: serde_json::Value,
+}
+
+/// Replaces the password of any URL inside a JSON value, so a `user:password@` typed into a URL
+/// never reaches an API answer.
+fn redact_urls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) if s.contains("://") && s.contains('@') => {
+            *s = crate::store::redact_url(s);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_urls),
+        serde_json::Value::Object(map) => map.values_mut().for_each(redact_urls),
+        _ => {}
+    }
+}
+
+async fn connector_views(state: &AppState) -> Result<Vec<ConnectorView>, ApiError> {
+    let last: HashMap<String, Run> = state.store.last_runs().await?;
+    let cursors: HashMap<String, Option<String>> = state
+        .store
+        .connectors()
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.cursor))
+        .collect();
+    Ok(state
+        .connectors
+        .iter()
+        .map(|e| {
+            let mut config = serde_json::to_value(&e.source).unwrap_or_default();
+            redact_urls(&mut config);
+            ConnectorView {
+                id: e.id.clone(),
+                name: e.name.clone(),
+                kind: e.source.kind(),
+                enabled: e.enabled,
+                schedule: e.schedule.clone(),
+                next_run: state
+                    .scheduler
+                    .as_ref()
+                    .filter(|_| e.enabled)
+                    .and_then(|s| s.next_run(&e.id))
+                    .map(crate::store::timestamp_text),
+                running: state
+                    .scheduler
+                    .as_ref()
+                    .is_some_and(|s| s.is_running(&e.id)),
+                cursor: cursors.get(&e.id).cloned().flatten(),
+                last_run: last.get(&e.id).cloned(),
+                config,
+            }
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoQuery {}
+
+/// `GET /api/v1/connectors`
+async fn connectors(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let _: NoQuery = parse_query(raw)?;
+    let views = connector_views(&state).await?;
+    Ok(Json(
+        serde_json::json!({ "count": views.len(), "connectors": views }),
+    ))
+}
+
+fn known(state: &AppState, id: &str) -> Result<(), ApiError> {
+    if state.connectors.iter().any(|e| e.id == id) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("no connector {id}")))
+    }
+}
+
+/// `GET /api/v1/connectors/{id}`
+async fn connector(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    known(&state, &id)?;
+    let view = connector_views(&state)
+        .await?
+        .into_iter()
+        .find(|v| v.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("no connector {id}")))?;
+    let recent = state.store.runs(Some(&id), 10).await?;
+    let mut body = serde_json::to_value(view).unwrap_or_default();
+    body["recent_runs"] = serde_json::to_value(recent).unwrap_or_default();
+    Ok(Json(body))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitQuery {
+    limit: Option<i64>,
+}
+
+fn limit_of(limit: Option<i64>, default: i64) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=10_000).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::invalid(
+            "limit",
+            format!("{n} is not between 1 and 10000"),
+        )),
+    }
+}
+
+/// `GET /api/v1/connectors/{id}/runs?limit=`
+async fn connector_runs(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let q: LimitQuery = parse_query(raw)?;
+    known(&state, &id)?;
+    let runs = state.store.runs(Some(&id), limit_of(q.limit, 50)?).await?;
+    Ok(Json(
+        serde_json::json!({ "connector": id, "count": runs.len(), "runs": runs }),
+    ))
+}
+
+/// `POST /api/v1/connectors/{id}/run`: starts a run now (with retries) and answers at once.
+async fn run_connector(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    require_token(&state, &headers)?;
+    known(&state, &id)?;
+    let Some(scheduler) = &state.scheduler else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "this hub is not running connectors",
+        ));
+    };
+    match scheduler.trigger(&id, "manual") {
+        Ok(_) => {
+            let detail = serde_json::json!({ "trigger": "manual" });
+            state
+                .store
+                .audit("api", "connector.run", Some(&id), &detail)
+                .await?;
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({
+                    "status": "started",
+                    "connector": id,
+                    "runs": format!("/api/v1/connectors/{id}/runs"),
+                })),
+            ))
+        }
+        Err(TriggerError::AlreadyRunning(_)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_running",
+            format!("connector {id} is running now; try again when it has finished"),
+        )),
+        Err(TriggerError::Unknown(_)) => Err(ApiError::not_found(format!("no connector {id}"))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuarantineQuery {
+    connector: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/quarantine?connector=&limit=`
+async fn quarantine(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let q: QuarantineQuery = parse_query(raw)?;
+    if let Some(id) = &q.connector {
+        known(&state, id)?;
+    }
+    let rows: Vec<Quarantined> = state
+        .store
+        .quarantine_rows(q.connector.as_deref(), limit_of(q.limit, 100)?)
+        .await?;
+    Ok(Json(
+        serde_json::json!({ "count": rows.len(), "rows": rows }),
+    ))
 }

@@ -9,10 +9,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::ingest::{ConnectorEntry, ValidationRules};
+use crate::scheduler::SchedulerConfig;
+
 /// The file read when no `--config` is given, if it exists in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "welfare-hub.toml";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address the HTTP server listens on.
@@ -24,6 +27,27 @@ pub struct Config {
     pub log: LogConfig,
     pub reports: ReportsConfig,
     pub demo: DemoSettings,
+    pub api: ApiConfig,
+    pub scheduler: SchedulerConfig,
+    pub validation: ValidationRules,
+    /// The fund systems to pull, one `[[connectors]]` table each.
+    pub connectors: Vec<ConnectorEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// The environment variable holding the bearer token that every changing request must carry.
+    /// Without it set, changes over the API are refused.
+    pub token_env: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            token_env: "WELFARE_HUB_TOKEN".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +92,10 @@ impl Default for Config {
             log: LogConfig::default(),
             reports: ReportsConfig::default(),
             demo: DemoSettings::default(),
+            api: ApiConfig::default(),
+            scheduler: SchedulerConfig::default(),
+            validation: ValidationRules::default(),
+            connectors: Vec::new(),
         }
     }
 }
@@ -195,6 +223,15 @@ impl Config {
                 self.reports.deadline_day
             )));
         }
+        crate::ingest::validate_entries(&self.connectors).map_err(ConfigError::Invalid)?;
+        crate::scheduler::parse_schedule(&self.scheduler.default_schedule)
+            .map_err(|e| ConfigError::Invalid(format!("scheduler.default_schedule: {e}")))?;
+        for c in &self.connectors {
+            if let Some(s) = &c.schedule {
+                crate::scheduler::parse_schedule(s)
+                    .map_err(|e| ConfigError::Invalid(format!("connector {}: {e}", c.id)))?;
+            }
+        }
         if !(1..=600).contains(&self.demo.months) {
             return Err(ConfigError::Invalid(format!(
                 "demo.months = {} must be from 1 to 600",
@@ -227,6 +264,48 @@ mod tests {
         assert_eq!(c.database_url, "postgres://u@h/db");
         assert_eq!(c.bind.port(), 0);
         assert_eq!(c.reports.deadline_day, 10);
+    }
+
+    #[test]
+    fn connectors_are_tables_with_a_kind() {
+        let c = Config::from_toml(
+            r#"
+[[connectors]]
+id = "songkhla-reports"
+kind = "file"
+location = "reports/songkhla.xlsx"
+schedule = "30 1 * * *"
+
+[connectors.fields]
+members_total = "สมาชิกทั้งหมด"
+
+[[connectors]]
+id = "f100101"
+kind = "http_json"
+url = "http://127.0.0.1:9000/funds/F100101/summaries"
+"#,
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.connectors.len(), 2);
+        assert_eq!(c.connectors[0].source.kind(), "file");
+        assert_eq!(c.connectors[0].timeout_secs, 600);
+        assert_eq!(c.connectors[1].source.kind(), "http_json");
+        let err = Config::from_toml("[[connectors]]\nid = \"x\"\nkind = \"ftp\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ftp"), "{err}");
+        let mut twice = c.clone();
+        twice.connectors.push(c.connectors[0].clone());
+        assert!(twice.validate().unwrap_err().to_string().contains("twice"));
+        let mut bad = c;
+        bad.connectors[0].schedule = Some("every night".into());
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("songkhla-reports")
+        );
     }
 
     #[test]

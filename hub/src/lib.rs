@@ -2,9 +2,13 @@
 //! the geometry together and is the only crate that decides I/O policy.
 
 pub mod api;
+pub mod app;
 pub mod config;
 pub mod demo;
 pub mod geography;
+pub mod ingest;
+pub mod pull;
+pub mod scheduler;
 pub mod server;
 pub mod store;
 

@@ -7,9 +7,10 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use welfare_connectors::simulator::DemoConfig;
+use welfare_hub::app::Hub;
 use welfare_hub::config::{Config, LogFormat};
 use welfare_hub::store::{Backend, Store, redact_url};
-use welfare_hub::{demo, geography, server};
+use welfare_hub::{demo, geography, pull, server};
 use welfare_model::Period;
 
 #[derive(Debug, Parser)]
@@ -59,6 +60,17 @@ enum Command {
         /// Load the demo and exit instead of serving.
         #[arg(long)]
         no_serve: bool,
+    },
+    /// Pull connectors now, once each (with retries for transient failures), showing progress.
+    Pull {
+        /// Every enabled connector.
+        #[arg(long, conflicts_with = "connector")]
+        all: bool,
+        /// A connector id (repeatable).
+        #[arg(long, value_name = "ID")]
+        connector: Vec<String>,
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
     },
     /// Reference geography.
     Geography {
@@ -112,10 +124,48 @@ async fn main() -> anyhow::Result<()> {
                 config.database_url = url;
             }
             let store = open_store(&config.database_url).await?;
+            let hub = Hub::open(&config, store, Vec::new()).await?;
             let (listener, _) = server::bind(config.bind)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.bind))?;
-            server::serve(listener, store).await?;
+            server::serve(listener, hub.state()).await?;
+        }
+        Command::Pull {
+            all,
+            connector,
+            database_url,
+        } => {
+            if let Some(url) = database_url {
+                config.database_url = url;
+            }
+            let store = open_store(&config.database_url).await?;
+            let hub = Hub::open(&config, store, Vec::new()).await?;
+            let ids: Vec<String> = if all {
+                hub.entries
+                    .iter()
+                    .filter(|e| e.enabled)
+                    .map(|e| e.id.clone())
+                    .collect()
+            } else {
+                for id in &connector {
+                    if !hub.scheduler.knows(id) {
+                        bail!("no connector {id} in the configuration");
+                    }
+                }
+                connector
+            };
+            if ids.is_empty() {
+                bail!(
+                    "nothing to pull: name --connector ID or --all (and configure [[connectors]])"
+                );
+            }
+            let failed = pull::pull_all(&hub, &ids, "manual").await;
+            if failed > 0 {
+                bail!(
+                    "{failed} of {} connectors failed; see their runs",
+                    ids.len()
+                );
+            }
         }
         Command::Demo {
             bind,
@@ -179,10 +229,11 @@ async fn main() -> anyhow::Result<()> {
                 report.totals.fund_balance,
             );
             if !no_serve {
+                let hub = Hub::open(&config, store, Vec::new()).await?;
                 let (listener, _) = server::bind(config.bind)
                     .await
                     .with_context(|| format!("cannot listen on {}", config.bind))?;
-                server::serve(listener, store).await?;
+                server::serve(listener, hub.state()).await?;
             }
         }
         Command::Geography {

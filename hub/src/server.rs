@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 use crate::api::{AppState, router};
-use crate::store::Store;
 
 /// Binds `addr` (port 0 picks a free port) and returns the listener with the address it got.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
@@ -14,18 +13,28 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
     Ok((listener, local))
 }
 
-/// Serves the API on `listener` until a shutdown signal, then finishes in-flight requests.
-pub async fn serve(listener: TcpListener, store: Store) -> std::io::Result<()> {
+/// Serves the API on `listener` and runs the scheduler (if the state has one) until a shutdown
+/// signal; then stops scheduling, finishes in-flight requests and closes the store. A run cut short by
+/// the shutdown commits nothing and is marked failed at the next start.
+pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let schedules = state
+        .scheduler
+        .as_ref()
+        .map(|s| s.start(shutdown))
+        .unwrap_or_default();
     // The URL goes to standard output (people and test harnesses read it there); logs go to stderr.
     println!("Welfare Hub listening on http://{addr}");
-    tracing::info!(%addr, "listening");
-    let app = router(AppState {
-        store: store.clone(),
-    });
-    axum::serve(listener, app)
+    tracing::info!(%addr, connectors = state.connectors.len(), "listening");
+    let store = state.store.clone();
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    let _ = stop.send(true);
+    for task in schedules {
+        task.abort();
+    }
     tracing::info!("shut down; closing the store");
     store.close().await;
     Ok(())

@@ -6,6 +6,7 @@
 //! ISO-8601 UTC text, which both hold exactly. Placeholders are `$1, $2, …`, which SQLite accepts too.
 
 mod areas;
+mod connectors;
 mod geography;
 mod ops;
 mod rows;
@@ -21,6 +22,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use areas::AreaListing;
+pub use connectors::{ConnectorRecord, FundReference, QuarantineRow, Quarantined};
 pub use geography::GeographyImport;
 pub use ops::{Run, RunCounts, RunStatus};
 pub use summaries::{StockTotals, UpsertOutcome};

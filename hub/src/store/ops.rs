@@ -210,28 +210,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|r| {
-                let n = |i: usize| -> Result<u64, StoreError> {
-                    Ok(r.try_get::<i64, _>(i)?.max(0) as u64)
-                };
-                Ok(Run {
-                    id: r.try_get(0)?,
-                    connector_id: r.try_get(1)?,
-                    trigger: r.try_get(2)?,
-                    status: RunStatus::parse(&r.try_get::<String, _>(3)?)?,
-                    started_at: r.try_get(4)?,
-                    finished_at: r.try_get(5)?,
-                    counts: RunCounts {
-                        accepted: n(6)?,
-                        rejected: n(7)?,
-                        unchanged: n(8)?,
-                        revised: n(9)?,
-                    },
-                    error: r.try_get(10)?,
-                })
-            })
-            .collect()
+        rows.iter().map(run_of).collect()
     }
 
     /// Puts a rejected row aside with its reason and where it came from.
@@ -296,4 +275,42 @@ impl Store {
             .await?;
         rows.into_iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
+}
+
+impl Store {
+    /// The latest run of every connector.
+    pub async fn last_runs(&self) -> Result<std::collections::HashMap<String, Run>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, connector_id, trigger, status, started_at, finished_at, rows_accepted, \
+             rows_rejected, rows_unchanged, rows_revised, error FROM runs \
+             WHERE id IN (SELECT MAX(id) FROM runs WHERE connector_id IS NOT NULL GROUP BY connector_id)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let run = run_of(r)?;
+                Ok((run.connector_id.clone().unwrap_or_default(), run))
+            })
+            .collect()
+    }
+}
+
+fn run_of(r: &sqlx::any::AnyRow) -> Result<Run, StoreError> {
+    let n = |i: usize| -> Result<u64, StoreError> { Ok(r.try_get::<i64, _>(i)?.max(0) as u64) };
+    Ok(Run {
+        id: r.try_get(0)?,
+        connector_id: r.try_get(1)?,
+        trigger: r.try_get(2)?,
+        status: RunStatus::parse(&r.try_get::<String, _>(3)?)?,
+        started_at: r.try_get(4)?,
+        finished_at: r.try_get(5)?,
+        counts: RunCounts {
+            accepted: n(6)?,
+            rejected: n(7)?,
+            unchanged: n(8)?,
+            revised: n(9)?,
+        },
+        error: r.try_get(10)?,
+    })
 }

@@ -10,9 +10,7 @@ use welfare_model::{AreaCode, FundId, FundKind};
 use welfare_tests::{TestBackend, TestDb};
 
 async fn call(db: &TestDb, method: &str, uri: &str) -> (StatusCode, serde_json::Value) {
-    let app = router(AppState {
-        store: db.store.clone(),
-    });
+    let app = router(AppState::read_only(db.store.clone()));
     let response = app
         .oneshot(
             Request::builder()

@@ -4,4 +4,5 @@
 mod api;
 mod bundle;
 mod e2e;
+mod ingest;
 mod store;

@@ -1,0 +1,100 @@
+//! Assembling a running hub from configuration: the store, the connectors, the ingestor, the
+//! scheduler and the API state.
+
+use std::sync::Arc;
+
+use welfare_connectors::{Connector, Secret};
+
+use crate::api::AppState;
+use crate::config::Config;
+use crate::ingest::{ConnectorEntry, Ingestor, validate_entries};
+use crate::scheduler::{Clock, IngestRunner, Scheduler};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("connector {id}: {message}")]
+    Connector { id: String, message: String },
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// A hub ready to pull and serve.
+#[derive(Debug)]
+pub struct Hub {
+    pub store: Store,
+    pub ingestor: Arc<Ingestor>,
+    pub scheduler: Scheduler,
+    pub entries: Arc<Vec<ConnectorEntry>>,
+    pub connectors: Vec<(ConnectorEntry, Arc<dyn Connector>)>,
+    pub token: Option<Secret>,
+}
+
+impl Hub {
+    /// Builds every configured connector (plus `extra`, e.g. the demo's), records them in the store,
+    /// marks runs a previous process left unfinished as failed, and prepares the scheduler. A connector
+    /// that cannot be built (a missing secret, a bad mapping) stops start-up with its id and reason.
+    pub async fn open(
+        config: &Config,
+        store: Store,
+        extra: Vec<ConnectorEntry>,
+    ) -> Result<Hub, HubError> {
+        let mut entries = config.connectors.clone();
+        entries.extend(extra);
+        validate_entries(&entries).map_err(HubError::Config)?;
+        let mut connectors = Vec::with_capacity(entries.len());
+        for e in &entries {
+            let connector = e.build().map_err(|err| HubError::Connector {
+                id: e.id.clone(),
+                message: err.to_string(),
+            })?;
+            connectors.push((e.clone(), connector));
+        }
+        store
+            .sync_connectors(
+                &entries
+                    .iter()
+                    .map(ConnectorEntry::record)
+                    .collect::<Vec<_>>(),
+            )
+            .await?;
+        let interrupted = store.fail_interrupted_runs().await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "runs left unfinished by the last process were marked failed; nothing of them was stored"
+            );
+        }
+        let ingestor = Arc::new(Ingestor::new(store.clone(), config.validation.clone()).await?);
+        let runner = Arc::new(IngestRunner::new(ingestor.clone(), connectors.clone()));
+        let scheduler =
+            Scheduler::new(runner, &entries, config.scheduler.clone(), Clock::default())
+                .map_err(HubError::Config)?;
+        let token = match std::env::var(&config.api.token_env) {
+            Ok(t) if !t.is_empty() => Some(Secret::new(t)),
+            _ => {
+                tracing::warn!(variable = %config.api.token_env, "no API token: changes over the API are refused");
+                None
+            }
+        };
+        Ok(Hub {
+            store,
+            ingestor,
+            scheduler,
+            entries: Arc::new(entries),
+            connectors,
+            token,
+        })
+    }
+
+    pub fn state(&self) -> AppState {
+        AppState {
+            store: self.store.clone(),
+            scheduler: Some(self.scheduler.clone()),
+            connectors: self.entries.clone(),
+            token: self.token.clone(),
+        }
+    }
+}
