@@ -99,8 +99,9 @@ impl Target {
 }
 
 /// Names fund clerks and bookkeeping programs use, in Thai and English, for each canonical field.
-/// Matching ignores case, spaces, underscores, dots and hyphens.
-const ALIASES: &[(&str, &[&str])] = &[
+/// Matching ignores case, spaces, underscores, dots and hyphens. Public so report writers (the
+/// simulator) head their columns with the names readers expect.
+pub const ALIASES: &[(&str, &[&str])] = &[
     (
         "fund_id",
         &[
@@ -390,22 +391,34 @@ impl RecordMapper {
 
     /// The summary a record describes, or why it cannot be read.
     pub fn map(&self, record: &RawRecord) -> Result<Summary, Rejected> {
-        self.try_map(record).map_err(|reason| Rejected {
-            location: record.location.clone(),
-            reason,
-            raw: record.raw_json(),
+        self.map_locating(record).map_err(|(rejected, _)| rejected)
+    }
+
+    /// Like [`RecordMapper::map`], and a rejection also gives the index in `record.fields` of the
+    /// value that could not be read (`None` when the record as a whole is wrong, e.g. no fund id), so
+    /// a spreadsheet source can point at the cell.
+    pub fn map_locating(&self, record: &RawRecord) -> Result<Summary, (Rejected, Option<usize>)> {
+        let mut culprit = None;
+        self.try_map(record, &mut culprit).map_err(|reason| {
+            let rejected = Rejected {
+                location: record.location.clone(),
+                reason,
+                raw: record.raw_json(),
+            };
+            (rejected, culprit)
         })
     }
 
-    fn try_map(&self, record: &RawRecord) -> Result<Summary, String> {
+    fn try_map(&self, record: &RawRecord, culprit: &mut Option<usize>) -> Result<Summary, String> {
         let mut fund_id = None;
         let mut period = None;
         let mut year = None;
         let mut month = None;
         let mut reported_at = None;
         let mut measures: Vec<(usize, MeasureValue)> = Vec::new();
-        for (name, target, value) in &record.fields {
+        for (index, (name, target, value)) in record.fields.iter().enumerate() {
             let Some(target) = target else { continue };
+            *culprit = Some(index);
             let context =
                 |e: String| format!("{} ({name}) = {}: {e}", target.name(), value.to_json());
             match target {
@@ -424,6 +437,7 @@ impl RecordMapper {
                 }
             }
         }
+        *culprit = None;
         let fund_id = fund_id
             .or_else(|| self.fund_id.clone())
             .ok_or("no fund id (fund_id / รหัสกองทุน) and none configured")?;
@@ -539,7 +553,8 @@ fn parse_fund_id(value: &RawValue) -> Result<Option<FundId>, String> {
     let text = match value {
         RawValue::Empty => return Ok(None),
         RawValue::Text(t) if t.trim().is_empty() => return Ok(None),
-        RawValue::Text(t) => t.trim().to_string(),
+        // Thai documents write codes in Thai digits too (๕๐๐๑๐๑).
+        RawValue::Text(t) => ascii_digits(t.trim()),
         RawValue::Int(i) => i.to_string(),
         RawValue::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
         other => return Err(format!("{other:?} is not a fund id")),
@@ -555,6 +570,12 @@ fn parse_period(value: &RawValue) -> Result<Option<Period>, String> {
         RawValue::Int(i) => Period::parse(&i.to_string())
             .map(Some)
             .map_err(|e| e.to_string()),
+        // A spreadsheet holds a typed 202510 (or 256810) as a float.
+        RawValue::Float(f) if f.fract() == 0.0 && f.abs() < 1e9 => {
+            Period::parse(&format!("{}", *f as i64))
+                .map(Some)
+                .map_err(|e| e.to_string())
+        }
         RawValue::Date(d) => Ok(Some(date_period(*d)?)),
         RawValue::DateTime(d) => Ok(Some(date_period(d.date())?)),
         other => Err(format!("{other:?} is not a month")),
@@ -747,6 +768,34 @@ mod tests {
             ]))
             .unwrap_err();
         assert!(r.reason.contains("two decimal"), "{}", r.reason);
+    }
+
+    #[test]
+    fn spreadsheet_forms_and_the_failing_field() {
+        let mapper = RecordMapper::new("x");
+        let s = mapper
+            .map(&record(&[
+                ("รหัสกองทุน", "F๕๐๐๑๐๑".into()),
+                ("งวด", RawValue::Float(256_810.0)),
+            ]))
+            .unwrap();
+        assert_eq!(
+            (s.fund_id.as_str(), s.period.to_string()),
+            ("F500101", "2025-10".into())
+        );
+        let (r, field) = mapper
+            .map_locating(&record(&[
+                ("fund_id", "F1".into()),
+                ("period", "2025-10".into()),
+                ("members_total", "many".into()),
+                ("fund_balance", "1.00".into()),
+            ]))
+            .unwrap_err();
+        assert_eq!(field, Some(2), "{}", r.reason);
+        let (_, field) = mapper
+            .map_locating(&record(&[("period", "2025-10".into())]))
+            .unwrap_err();
+        assert_eq!(field, None, "a missing fund id is no one cell's fault");
     }
 
     #[test]

@@ -1,35 +1,90 @@
-//! `welfare-hub demo`: a fresh store with the real geography and generated funds and reports.
+//! `welfare-hub demo`: a fresh store with the real geography, generated funds, and their reports
+//! loaded the way real ones are: through connectors, from simulated fund systems.
+//!
+//! The simulated systems, started inside the demo process:
+//! - Songkhla's funds (province 90) send monthly spreadsheets: one XLSX per district (many funds,
+//!   long layout) and, for one district, a Windows-874 CSV, read by `file` connectors;
+//! - Chiang Mai's funds (province 50) keep their books in a small bookkeeping application's database
+//!   (SQLite here, the same schema as its MariaDB), read by one `sql` connector;
+//! - every other fund has its own REST API (one simulated server for all), read by one `http_json`
+//!   connector per fund, as the nightly schedule will.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use welfare_connectors::SourceConfig;
+use welfare_connectors::file::FileConfig;
+use welfare_connectors::simulator::api::{ApiHandle, FundApi};
+use welfare_connectors::simulator::bookkeeping::{self, Bookkeeping};
+use welfare_connectors::simulator::reports::{self, CsvEncoding, CsvStyle, XlsxStyle};
 use welfare_connectors::simulator::{DemoConfig, DemoData, TambonInfo};
 use welfare_geo::Bundle;
-use welfare_model::{Level, Period};
+use welfare_model::{Level, Period, Summary};
 
-use crate::store::{RunCounts, RunStatus, StockTotals, Store, StoreError};
+use crate::ingest::ConnectorEntry;
+use crate::store::{StockTotals, Store, StoreError};
+
+/// Province whose funds report in spreadsheets.
+const FILE_PROVINCE: &str = "90";
+/// Province whose funds keep a bookkeeping database.
+const SQL_PROVINCE: &str = "50";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("writing the simulated sources in {}: {message}", dir.display())]
+    Sources { dir: PathBuf, message: String },
+}
+
+/// The simulated fund systems of a demo and the connectors that read them. Dropping it stops the
+/// simulated API.
+#[derive(Debug)]
+pub struct DemoSources {
+    pub data: Arc<DemoData>,
+    pub entries: Vec<ConnectorEntry>,
+    /// Keeps the simulated fund API serving for the nightly runs.
+    pub api: ApiHandle,
+    pub dir: PathBuf,
+}
 
 /// What the demo loaded.
 #[derive(Debug, Clone)]
 pub struct DemoReport {
     pub funds: usize,
-    pub summaries: u64,
+    pub connectors: usize,
     pub first_period: Period,
     pub last_period: Period,
     pub totals: StockTotals,
     pub elapsed: Duration,
 }
 
-/// Funds per generated batch: bounds memory (a fund's ten years is ~120 rows).
-const FUNDS_PER_BATCH: usize = 250;
+fn entry(id: String, source: SourceConfig) -> ConnectorEntry {
+    ConnectorEntry {
+        id,
+        name: None,
+        enabled: true,
+        schedule: None,
+        timeout_secs: 600,
+        max_attempts: 4,
+        source,
+    }
+}
 
-/// Generates the demo funds and reports for `bundle`'s tambons and loads them as one run, in one
-/// transaction.
-pub async fn load(
+/// Plans the demo funds on `bundle`'s tambons, registers them, and sets up their simulated systems in
+/// `dir` (created if needed) and on a loopback port.
+pub async fn prepare(
     store: &Store,
     bundle: &Bundle,
     config: DemoConfig,
-) -> Result<DemoReport, StoreError> {
-    let started = Instant::now();
+    dir: &Path,
+) -> Result<DemoSources, DemoError> {
+    let sources_error = |message: String| DemoError::Sources {
+        dir: dir.to_path_buf(),
+        message,
+    };
     let tambons: Vec<TambonInfo> = bundle
         .areas
         .iter()
@@ -41,56 +96,107 @@ pub async fn load(
             population: a.population.total,
         })
         .collect();
-    let data = std::sync::Arc::new(DemoData::plan(&tambons, config));
+    let data = Arc::new(DemoData::plan(&tambons, config));
     store.upsert_funds(&data.fund_list(), "demo").await?;
+    std::fs::create_dir_all(dir).map_err(|e| sources_error(e.to_string()))?;
 
-    let run_id = store.start_run(None, "demo").await?;
-    let mut counts = RunCounts::default();
-    let result: Result<(), StoreError> = async {
-        let mut tx = store.begin().await?;
-        for start in (0..data.funds.len()).step_by(FUNDS_PER_BATCH) {
-            let end = (start + FUNDS_PER_BATCH).min(data.funds.len());
-            let batch_data = data.clone();
-            let rows = tokio::task::spawn_blocking(move || {
-                (start..end)
-                    .flat_map(|i| batch_data.summaries(i))
-                    .collect::<Vec<_>>()
-            })
+    let province_of = |i: usize| data.funds[i].fund.tambon.as_str()[..2].to_string();
+    let mut entries = Vec::new();
+
+    // Spreadsheets, one per district of the file province.
+    let mut by_district: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for i in (0..data.funds.len()).filter(|&i| province_of(i) == FILE_PROVINCE) {
+        by_district
+            .entry(data.funds[i].fund.tambon.as_str()[..4].to_string())
+            .or_default()
+            .push(i);
+    }
+    for (n, (district, funds)) in by_district.iter().enumerate() {
+        let rows: Vec<Summary> = funds.iter().flat_map(|&i| data.summaries(i)).collect();
+        // One district sends CSV as Thai Excel saves it; the others XLSX.
+        let path = if n == 0 {
+            let path = dir.join(format!("reports-{district}.csv"));
+            let style = CsvStyle {
+                encoding: CsvEncoding::Windows874,
+                ..CsvStyle::default()
+            };
+            reports::write_csv(&path, &rows, &style).map_err(|e| sources_error(e.to_string()))?;
+            path
+        } else {
+            let path = dir.join(format!("reports-{district}.xlsx"));
+            reports::write_xlsx(&path, &rows, &XlsxStyle::long())
+                .map_err(|e| sources_error(e.to_string()))?;
+            path
+        };
+        let location = path.canonicalize().unwrap_or(path).display().to_string();
+        entries.push(entry(
+            format!("reports-{district}"),
+            SourceConfig::File(FileConfig::new(location)),
+        ));
+    }
+
+    // The bookkeeping application's database.
+    let db_path = dir.join("bookkeeping.db");
+    let _ = std::fs::remove_file(&db_path);
+    let db_url = format!("sqlite://{}", db_path.display());
+    let mut books = Bookkeeping::connect(&format!("{db_url}?mode=rwc"), None)
+        .await
+        .map_err(|e| sources_error(format!("bookkeeping database: {e}")))?;
+    books
+        .create_schema()
+        .await
+        .map_err(|e| sources_error(format!("bookkeeping schema: {e}")))?;
+    for i in (0..data.funds.len()).filter(|&i| province_of(i) == SQL_PROVINCE) {
+        books
+            .upsert(&data.summaries(i))
             .await
-            .map_err(|e| StoreError::Invalid(format!("demo generator failed: {e}")))?;
-            let outcome = tx.upsert_summaries(Some(run_id), &rows).await?;
-            counts.accepted += outcome.inserted + outcome.revised;
-            counts.unchanged += outcome.unchanged;
-            counts.revised += outcome.revised;
-        }
-        tx.commit().await
+            .map_err(|e| sources_error(format!("bookkeeping rows: {e}")))?;
     }
-    .await;
-    match &result {
-        Ok(()) => {
-            store
-                .finish_run(run_id, RunStatus::Succeeded, counts, None)
-                .await?;
+    books
+        .close()
+        .await
+        .map_err(|e| sources_error(format!("bookkeeping database: {e}")))?;
+    entries.push(entry(
+        "bookkeeping-50".into(),
+        SourceConfig::Sql(bookkeeping::connector_config(&db_url)),
+    ));
+
+    // Every other fund's own API.
+    let (addr, api) = welfare_connectors::simulator::api::start(FundApi::from_demo(data.clone()))
+        .await
+        .map_err(|e| sources_error(format!("fund API simulator: {e}")))?;
+    for (i, plan) in data.funds.iter().enumerate() {
+        let province = province_of(i);
+        if province == FILE_PROVINCE || province == SQL_PROVINCE {
+            continue;
         }
-        Err(e) => {
-            store
-                .finish_run(
-                    run_id,
-                    RunStatus::Failed,
-                    RunCounts::default(),
-                    Some(&e.to_string()),
-                )
-                .await?;
-        }
+        let id = plan.fund.id.as_str();
+        entries.push(entry(
+            format!("api-{id}"),
+            SourceConfig::HttpJson(welfare_connectors::simulator::api::fund_config(addr, id)),
+        ));
     }
-    result?;
-    let totals = store.stock_totals(config.last_period).await?;
+    Ok(DemoSources {
+        data,
+        entries,
+        api,
+        dir: dir.to_path_buf(),
+    })
+}
+
+/// Reports the national totals of a loaded demo.
+pub async fn report(
+    store: &Store,
+    sources: &DemoSources,
+    started: Instant,
+) -> Result<DemoReport, StoreError> {
+    let config = sources.data.config;
     Ok(DemoReport {
-        funds: data.funds.len(),
-        summaries: counts.accepted,
+        funds: sources.data.funds.len(),
+        connectors: sources.entries.len(),
         first_period: config.first_period(),
         last_period: config.last_period,
-        totals,
+        totals: store.stock_totals(config.last_period).await?,
         elapsed: started.elapsed(),
     })
 }

@@ -215,12 +215,19 @@ async fn main() -> anyhow::Result<()> {
                 months: config.demo.months,
                 deadline_day: config.reports.deadline_day,
             };
-            let report = demo::load(&store, &bundle, demo_config).await?;
+            let started = std::time::Instant::now();
+            let sources_dir = demo_sources_dir(&url);
+            let sources = demo::prepare(&store, &bundle, demo_config, &sources_dir).await?;
+            let hub = Hub::open(&config, store.clone(), sources.entries.clone()).await?;
+            let ids: Vec<String> = sources.entries.iter().map(|e| e.id.clone()).collect();
+            let failed = pull::pull_all(&hub, &ids, "demo").await;
+            let report = demo::report(&store, &sources, started).await?;
             println!(
-                "Demo loaded in {:.1} s: {} funds, {} monthly summaries {}–{}; at {}: {} funds reporting, {} members, fund balance {} baht",
+                "Demo loaded in {:.1} s: {} funds through {} connectors ({} failed), monthly summaries {}–{}; at {}: {} funds reporting, {} members, fund balance {} baht",
                 report.elapsed.as_secs_f64(),
                 report.funds,
-                report.summaries,
+                report.connectors,
+                failed,
                 report.first_period,
                 report.last_period,
                 report.last_period,
@@ -229,12 +236,12 @@ async fn main() -> anyhow::Result<()> {
                 report.totals.fund_balance,
             );
             if !no_serve {
-                let hub = Hub::open(&config, store, Vec::new()).await?;
                 let (listener, _) = server::bind(config.bind)
                     .await
                     .with_context(|| format!("cannot listen on {}", config.bind))?;
                 server::serve(listener, hub.state()).await?;
             }
+            drop(sources);
         }
         Command::Geography {
             command: GeographyCommand::Import { dir, database_url },
@@ -264,6 +271,18 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where the demo writes its simulated sources: beside a SQLite store, else under `data/`.
+fn demo_sources_dir(url: &str) -> PathBuf {
+    match Backend::of_url(url) {
+        Ok(Backend::Sqlite) => {
+            let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+            let path = path.split('?').next().unwrap_or(path);
+            PathBuf::from(format!("{path}.sources"))
+        }
+        _ => PathBuf::from("data/demo.sources"),
+    }
 }
 
 /// The demo's default store is recreated on every run.

@@ -54,7 +54,7 @@ impl Store {
     /// cursors; connectors no longer configured are disabled, not deleted (their runs stay).
     pub async fn sync_connectors(&self, connectors: &[ConnectorRecord]) -> Result<(), StoreError> {
         let now = now_text();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE connectors SET enabled = 0, updated_at = $1 WHERE enabled = 1")
             .bind(&now)
             .execute(&mut *tx)

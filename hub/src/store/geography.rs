@@ -114,7 +114,7 @@ impl Store {
         actor: &str,
     ) -> Result<GeographyImport, StoreError> {
         let mut report = GeographyImport::default();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
 
         let areas: Vec<Vec<SqlValue>> = bundle
             .areas

@@ -99,8 +99,13 @@ impl StoreError {
 }
 
 fn is_busy(db: &dyn sqlx::error::DatabaseError) -> bool {
-    // SQLITE_BUSY / SQLITE_LOCKED; PostgreSQL serialization failure and deadlock.
-    matches!(db.code().as_deref(), Some("5" | "6" | "40001" | "40P01"))
+    let Some(code) = db.code() else { return false };
+    // PostgreSQL: serialization failure, deadlock, too many connections.
+    if matches!(code.as_ref(), "40001" | "40P01" | "53300") {
+        return true;
+    }
+    // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6) with any extended code (517 = BUSY_SNAPSHOT).
+    code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 /// A URL with any password replaced, safe to log and show.
@@ -166,6 +171,18 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`: a
+    /// deferred transaction that reads first cannot upgrade to a writer once another connection has
+    /// committed in WAL mode (SQLITE_BUSY_SNAPSHOT), while an immediate one waits its turn.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -262,7 +279,7 @@ pub struct StoreTx {
 impl Store {
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
         Ok(StoreTx {
-            tx: self.pool.begin().await?,
+            tx: self.write_tx().await?,
             backend: self.backend,
         })
     }

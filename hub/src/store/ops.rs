@@ -110,7 +110,7 @@ impl Store {
                 ]
             })
             .collect();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let written = insert_rows(
             &mut tx,
             self.backend,

@@ -225,7 +225,7 @@ impl Store {
         run_id: Option<i64>,
         rows: &[Summary],
     ) -> Result<UpsertOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let outcome = upsert_summaries_in(&mut tx, self.backend, run_id, rows).await?;
         tx.commit().await?;
         Ok(outcome)
