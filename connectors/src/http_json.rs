@@ -9,7 +9,9 @@
 //! Cursor: with `cursor_field` (a record field that grows on every change, such as `updated_at`) the
 //! cursor is the largest value seen; `since_param` sends it to the server, which then lists only what
 //! changed (without `since_param` the connector filters itself). Without `cursor_field` the cursor is a
-//! digest of every record: an unchanged source returns an empty pull.
+//! digest of every record: an unchanged source returns an empty pull. Rejected records move the cursor
+//! too: they are quarantined once and come again when the fund corrects them (which changes their
+//! cursor field).
 //!
 //! Errors: connection failures and a body cut short are [`ConnectorError::Unreachable`]; no complete
 //! answer within `request_timeout_secs` is [`ConnectorError::Timeout`]; 401/403 are
@@ -503,7 +505,9 @@ impl CursorKey {
 }
 
 /// A JSON value as the mapping reads it. Numbers keep their written digits: integers as integers,
-/// others as decimals parsed from the number's text, so amounts stay exact.
+/// others as decimals parsed from the number's text, so amounts stay exact. (serde_json holds a
+/// fractional number as an `f64` whose shortest text is the written one up to 15 significant digits,
+/// far beyond any fund's balance; amounts sent as strings are exact at any size.)
 fn raw_value(value: Value) -> RawValue {
     match value {
         Value::Null => RawValue::Empty,
@@ -1298,6 +1302,46 @@ mod tests {
                 "the newest updated_at"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn cursor_pagination_by_next_page_number_and_links() {
+        let want = rows(&["F1"], 7);
+        let api = FundApi::from_rows(&want);
+        let (addr, _server) = serve(&api).await;
+        // `next_page` is a number: sent back as `page`.
+        let config = HttpJsonConfig {
+            pagination: Pagination::Cursor {
+                param: "page".into(),
+                next_field: "next_page".into(),
+                size_param: Some("per_page".into()),
+                size: Some(3),
+            },
+            ..fund_config(addr, "F1")
+        };
+        let connector = connect(&config);
+        assert_eq!(pulled(&connector.pull(None).await.unwrap()), want);
+        assert_eq!(api.request_count(), 3);
+        // A next page given as a link is followed on the same server only.
+        let here = Url::parse(&format!("http://{addr}/funds/F1/summaries?page=1")).unwrap();
+        let next = connector
+            .next_cursor_url(
+                &here,
+                None,
+                "page",
+                "/funds/F1/summaries?page=2",
+                &None,
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            next.as_str(),
+            format!("http://{addr}/funds/F1/summaries?page=2")
+        );
+        let err = connector
+            .next_cursor_url(&here, None, "page", "http://192.0.2.1/x", &None, None)
+            .unwrap_err();
+        assert!(err.to_string().contains("another server"), "{err}");
     }
 
     #[tokio::test]

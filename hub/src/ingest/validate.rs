@@ -198,13 +198,13 @@ mod tests {
         );
         let mut groups = row(10);
         groups.members_children = Some(5);
-        groups.members_working = Some(4);
-        groups.members_elderly = Some(2);
-        assert!(
-            check_row(&groups, None)
-                .unwrap_err()
-                .contains("not members_total 10")
-        );
+        groups.members_working = Some(3);
+        groups.members_elderly = Some(1);
+        let err = check_row(&groups, None).unwrap_err();
+        assert!(err.contains("add up to 9, not members_total 10"), "{err}");
+        groups.members_elderly = Some(3);
+        let err = check_row(&groups, None).unwrap_err();
+        assert!(err.contains("11, more than members_total 10"), "{err}");
         let mut flows = row(10);
         flows.members_joined = Some(3);
         flows.members_left = Some(1);

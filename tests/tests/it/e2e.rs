@@ -8,6 +8,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use welfare_tests::{geography_dir, hub_binary};
 
+/// The API token the hub under test is started with.
+const TOKEN: &str = "test-token-2568";
+
 fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
@@ -22,6 +25,7 @@ async fn start(args: &[&str]) -> anyhow::Result<(Child, String, Vec<String>)> {
     let mut child = Command::new(hub_binary()?)
         .args(args)
         .env("WELFARE_HUB_LOG", "warn")
+        .env("WELFARE_HUB_TOKEN", TOKEN)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -111,6 +115,71 @@ async fn demo_serves_provinces_that_add_up() -> anyhow::Result<()> {
     assert_eq!(fund_total, funds);
     // Every province has funds; Bangkok, urban, has relatively few.
     assert!(areas.iter().all(|a| a["funds"].as_i64().unwrap() > 0));
+
+    // The demo loaded through connectors, and their runs are in the API.
+    assert!(summary.contains("(0 failed)"), "{summary}");
+    let connectors: serde_json::Value = client
+        .get(format!("{base}/api/v1/connectors"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let list = connectors["connectors"].as_array().context("connectors")?;
+    assert!(list.len() > 5_000, "{}", list.len());
+    let kinds: std::collections::BTreeSet<&str> =
+        list.iter().filter_map(|c| c["kind"].as_str()).collect();
+    assert_eq!(kinds, ["file", "http_json", "sql"].into_iter().collect());
+    for c in list {
+        assert_eq!(c["last_run"]["status"], "succeeded", "{c}");
+        assert_eq!(c["last_run"]["trigger"], "demo");
+    }
+    let accepted: i64 = list
+        .iter()
+        .map(|c| c["last_run"]["counts"]["accepted"].as_i64().unwrap())
+        .sum();
+    assert!(accepted > 600_000, "{accepted}");
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    let runs: serde_json::Value = client
+        .get(format!("{base}/api/v1/connectors/{id}/runs"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(runs["count"], 1);
+
+    // Changing something needs the token.
+    let refused = client
+        .post(format!("{base}/api/v1/connectors/{id}/run"))
+        .send()
+        .await?;
+    assert_eq!(refused.status(), 401);
+    let started = client
+        .post(format!("{base}/api/v1/connectors/{id}/run"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await?;
+    assert_eq!(started.status(), 202);
+    // The manual run finds nothing new.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let runs: serde_json::Value = client
+            .get(format!("{base}/api/v1/connectors/{id}/runs"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if runs["count"] == 2 && runs["runs"][0]["status"] != "running" {
+            assert_eq!(runs["runs"][0]["status"], "succeeded", "{runs}");
+            assert_eq!(runs["runs"][0]["trigger"], "manual");
+            assert_eq!(runs["runs"][0]["counts"]["accepted"], 0);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the manual run did not finish: {runs}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     stop(child).await
 }
 

@@ -4,5 +4,6 @@
 mod api;
 mod bundle;
 mod e2e;
+mod faults;
 mod ingest;
 mod store;
