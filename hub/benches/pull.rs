@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use welfare_connectors::SourceConfig;
 use welfare_connectors::simulator::api::{FundApi, fund_config, start};
-use welfare_connectors::simulator::{DemoConfig, DemoData, TambonInfo};
+use welfare_connectors::simulator::{DemoConfig, DemoData};
 use welfare_geo::Bundle;
 use welfare_hub::app::Hub;
 use welfare_hub::config::Config;
 use welfare_hub::ingest::ConnectorEntry;
 use welfare_hub::store::{RunStatus, Store};
-use welfare_model::{Level, Period};
+use welfare_model::Period;
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -59,17 +59,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let bundle = Bundle::load(&geography)?;
     store.import_geography(&bundle, "bench").await?;
-    let tambons: Vec<TambonInfo> = bundle
-        .areas
-        .iter()
-        .filter(|a| a.level == Level::Subdistrict)
-        .map(|a| TambonInfo {
-            code: a.code.clone(),
-            name_th: a.name_th.clone(),
-            name_en: a.name_en.clone(),
-            population: a.population.total,
-        })
-        .collect();
+    let tambons = welfare_hub::demo::tambons(&bundle);
     let config = DemoConfig {
         months,
         ..DemoConfig::ten_years(Period::new(2026, 10)?)

@@ -73,6 +73,21 @@ fn entry(id: String, source: SourceConfig) -> ConnectorEntry {
     }
 }
 
+/// The tambons of a bundle as the demo generator needs them.
+pub fn tambons(bundle: &Bundle) -> Vec<TambonInfo> {
+    bundle
+        .areas
+        .iter()
+        .filter(|a| a.level == Level::Subdistrict)
+        .map(|a| TambonInfo {
+            code: a.code.clone(),
+            name_th: a.name_th.clone(),
+            name_en: a.name_en.clone(),
+            population: a.population.total,
+        })
+        .collect()
+}
+
 /// Plans the demo funds on `bundle`'s tambons, registers them, and sets up their simulated systems in
 /// `dir` (created if needed) and on a loopback port.
 pub async fn prepare(
@@ -85,18 +100,7 @@ pub async fn prepare(
         dir: dir.to_path_buf(),
         message,
     };
-    let tambons: Vec<TambonInfo> = bundle
-        .areas
-        .iter()
-        .filter(|a| a.level == Level::Subdistrict)
-        .map(|a| TambonInfo {
-            code: a.code.clone(),
-            name_th: a.name_th.clone(),
-            name_en: a.name_en.clone(),
-            population: a.population.total,
-        })
-        .collect();
-    let data = Arc::new(DemoData::plan(&tambons, config));
+    let data = Arc::new(DemoData::plan(&tambons(bundle), config));
     store.upsert_funds(&data.fund_list(), "demo").await?;
     std::fs::create_dir_all(dir).map_err(|e| sources_error(e.to_string()))?;
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 use welfare_model::fund::Fund;
 
-use super::rows::{SqlValue, insert_rows, set_excluded};
+use super::rows::{SqlValue, insert_rows, set_excluded, trusted};
 use super::{Store, StoreError, now_text};
 
 /// How a run ended.
@@ -201,59 +201,15 @@ impl Store {
         connector_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Run>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, connector_id, trigger, status, started_at, finished_at, rows_accepted, \
-             rows_rejected, rows_unchanged, rows_revised, error FROM runs \
-             WHERE ($1 IS NULL OR connector_id = $1) ORDER BY id DESC LIMIT $2",
-        )
-        .bind(connector_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!(
+            "{RUN_SELECT} WHERE ($1 IS NULL OR connector_id = $1) ORDER BY id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(trusted(&sql))
+            .bind(connector_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(run_of).collect()
-    }
-
-    /// Puts a rejected row aside with its reason and where it came from.
-    pub async fn quarantine(
-        &self,
-        run_id: Option<i64>,
-        connector_id: Option<&str>,
-        location: &str,
-        reason: &str,
-        raw: Option<&serde_json::Value>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO quarantine (run_id, connector_id, location, reason, raw, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(run_id)
-        .bind(connector_id)
-        .bind(location)
-        .bind(reason)
-        .bind(raw.map(|v| v.to_string()))
-        .bind(now_text())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Quarantined rows (location, reason), newest first.
-    pub async fn quarantined(
-        &self,
-        connector_id: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT location, reason FROM quarantine WHERE ($1 IS NULL OR connector_id = $1) \
-             ORDER BY id DESC LIMIT $2",
-        )
-        .bind(connector_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
     }
 
     /// Records a change in the audit trail.
@@ -280,13 +236,10 @@ impl Store {
 impl Store {
     /// The latest run of every connector.
     pub async fn last_runs(&self) -> Result<std::collections::HashMap<String, Run>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, connector_id, trigger, status, started_at, finished_at, rows_accepted, \
-             rows_rejected, rows_unchanged, rows_revised, error FROM runs \
-             WHERE id IN (SELECT MAX(id) FROM runs WHERE connector_id IS NOT NULL GROUP BY connector_id)",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!(
+            "{RUN_SELECT} WHERE id IN (SELECT MAX(id) FROM runs WHERE connector_id IS NOT NULL GROUP BY connector_id)"
+        );
+        let rows = sqlx::query(trusted(&sql)).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let run = run_of(r)?;
@@ -295,6 +248,10 @@ impl Store {
             .collect()
     }
 }
+
+/// The columns [`run_of`] reads, in its order.
+const RUN_SELECT: &str = "SELECT id, connector_id, trigger, status, started_at, finished_at, \
+    rows_accepted, rows_rejected, rows_unchanged, rows_revised, error FROM runs";
 
 fn run_of(r: &sqlx::any::AnyRow) -> Result<Run, StoreError> {
     let n = |i: usize| -> Result<u64, StoreError> { Ok(r.try_get::<i64, _>(i)?.max(0) as u64) };

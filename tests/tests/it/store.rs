@@ -1,7 +1,7 @@
 //! One storage suite, run on SQLite always and on PostgreSQL whenever `WELFARE_TEST_POSTGRES=1`.
 
 use chrono::{TimeZone, Utc};
-use welfare_hub::store::{RunCounts, RunStatus};
+use welfare_hub::store::{QuarantineRow, RunCounts, RunStatus};
 use welfare_model::fund::Fund;
 use welfare_model::{AreaCode, AreaRef, FundId, FundKind, Level, Money, Period, Summary};
 use welfare_tests::{TestBackend, TestDb, bundle, postgres_required};
@@ -177,15 +177,19 @@ async fn suite(backend: TestBackend) -> anyhow::Result<()> {
     assert_eq!((totals.funds_reporting, totals.members), (1, 101));
 
     // Runs, quarantine and audit.
-    store
-        .quarantine(
-            Some(run),
-            Some("c1"),
-            "report.xlsx!B7",
-            "members_total is negative",
-            Some(&serde_json::json!({"members_total": -3})),
-        )
-        .await?;
+    let raw = serde_json::json!({"members_total": -3});
+    let mut tx = store.begin().await?;
+    tx.quarantine(
+        Some(run),
+        Some("c1"),
+        &[QuarantineRow {
+            location: "report.xlsx sheet สรุป cell B7".into(),
+            reason: "members_total is negative".into(),
+            raw: Some(raw.clone()),
+        }],
+    )
+    .await?;
+    tx.commit().await?;
     store
         .finish_run(
             run,
@@ -205,13 +209,18 @@ async fn suite(backend: TestBackend) -> anyhow::Result<()> {
     assert_eq!(runs[0].counts.revised, 1);
     assert!(runs[0].finished_at.is_some());
     assert!(store.runs(Some("other"), 10).await?.is_empty());
+    let quarantined = store.quarantine_rows(Some("c1"), 10).await?;
+    assert_eq!(quarantined.len(), 1);
     assert_eq!(
-        store.quarantined(Some("c1"), 10).await?,
-        vec![(
-            "report.xlsx!B7".to_string(),
-            "members_total is negative".to_string()
-        )]
+        (
+            quarantined[0].location.as_str(),
+            quarantined[0].reason.as_str()
+        ),
+        ("report.xlsx sheet สรุป cell B7", "members_total is negative")
     );
+    assert_eq!(quarantined[0].raw, Some(raw));
+    assert_eq!(quarantined[0].run_id, Some(run));
+    assert!(store.quarantine_rows(Some("other"), 10).await?.is_empty());
     let actions = store.audit_actions().await?;
     assert_eq!(actions, ["geography.import", "funds.upsert"]);
 
