@@ -14,7 +14,7 @@ mod summaries;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use log::LevelFilter;
@@ -124,6 +124,9 @@ pub fn redact_url(url: &str) -> String {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time. Writers queue here, in the process, instead of in SQLite's
+    /// busy handler, which sleeps and retries and so wastes most of the time with many writers.
+    write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 static DRIVERS: Once = Once::new();
@@ -166,7 +169,11 @@ impl Store {
             Backend::Sqlite => MIGRATE_SQLITE.run(&pool).await?,
             Backend::Postgres => MIGRATE_POSTGRES.run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            write_gate: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -176,12 +183,19 @@ impl Store {
     /// A transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`: a
     /// deferred transaction that reads first cannot upgrade to a writer once another connection has
     /// committed in WAL mode (SQLITE_BUSY_SNAPSHOT), while an immediate one waits its turn.
-    pub(crate) async fn write_tx(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    pub(crate) async fn write_tx(&self) -> Result<WriteTx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                let gate = self.write_gate.clone().lock_owned().await;
+                Ok(WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _gate: Some(gate),
+                })
+            }
+            Backend::Postgres => Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _gate: None,
+            }),
         }
     }
 
@@ -197,6 +211,32 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A write transaction; on SQLite it also holds the store's write gate until it ends.
+#[derive(Debug)]
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
     }
 }
 
@@ -272,7 +312,7 @@ mod tests {
 /// or not at all (dropping it rolls back).
 #[derive(Debug)]
 pub struct StoreTx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    tx: WriteTx,
     backend: Backend,
 }
 

@@ -157,6 +157,7 @@ impl Store {
         connector_id: Option<&str>,
         trigger: &str,
     ) -> Result<i64, StoreError> {
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "INSERT INTO runs (connector_id, trigger, status, started_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -164,8 +165,9 @@ impl Store {
         .bind(trigger)
         .bind(RunStatus::Running.as_str())
         .bind(now_text())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(row.try_get(0)?)
     }
 
@@ -178,6 +180,7 @@ impl Store {
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE runs SET status = $1, finished_at = $2, rows_accepted = $3, rows_rejected = $4, \
              rows_unchanged = $5, rows_revised = $6, error = $7 WHERE id = $8",
@@ -190,8 +193,9 @@ impl Store {
         .bind(n(counts.revised))
         .bind(error)
         .bind(run_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -220,8 +224,10 @@ impl Store {
         subject: Option<&str>,
         detail: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        audit_in(&mut conn, actor, action, subject, detail).await
+        let mut tx = self.write_tx().await?;
+        audit_in(&mut tx, actor, action, subject, detail).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The audit trail's actions, oldest first.
