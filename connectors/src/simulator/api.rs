@@ -798,7 +798,7 @@ mod tests {
     use std::time::Instant;
 
     use chrono::TimeZone;
-    use welfare_model::{AreaCode, FundId, Money, Period};
+    use welfare_model::{FundId, Money, Period};
 
     use super::*;
     use crate::batch::from_batch;
@@ -832,14 +832,7 @@ mod tests {
     }
 
     fn tambons(n: usize) -> Vec<TambonInfo> {
-        (0..n)
-            .map(|i| TambonInfo {
-                code: AreaCode::parse(&format!("{}{:04}", 30 + i % 60, 101 + i)).unwrap(),
-                name_th: format!("ตำบล{i}"),
-                name_en: format!("Tambon {i}"),
-                population: 3_000 + (i as i64 * 37) % 12_000,
-            })
-            .collect()
+        crate::simulator::demo_data::test_tambons(n)
     }
 
     #[tokio::test]

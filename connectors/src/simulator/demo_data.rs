@@ -400,19 +400,25 @@ fn simulate(plan: &FundPlan, config: DemoConfig) -> Vec<Summary> {
     out
 }
 
+/// Made-up tambons in many provinces, for tests of the generator and the simulator.
+#[cfg(test)]
+pub(crate) fn test_tambons(n: usize) -> Vec<TambonInfo> {
+    (0..n)
+        .map(|i| TambonInfo {
+            code: AreaCode::parse(&format!("{}{:04}", 30 + i % 60, 101 + i)).unwrap(),
+            name_th: format!("ตำบล{i}"),
+            name_en: format!("Tambon {i}"),
+            population: 3_000 + (i as i64 * 37) % 12_000,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn tambons(n: usize) -> Vec<TambonInfo> {
-        (0..n)
-            .map(|i| TambonInfo {
-                code: AreaCode::parse(&format!("{}{:04}", 30 + i % 60, 101 + i)).unwrap(),
-                name_th: format!("ตำบล{i}"),
-                name_en: format!("Tambon {i}"),
-                population: 3_000 + (i as i64 * 37) % 12_000,
-            })
-            .collect()
+        test_tambons(n)
     }
 
     #[test]
