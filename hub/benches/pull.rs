@@ -87,17 +87,14 @@ async fn main() -> anyhow::Result<()> {
 
     // The nightly pull.
     let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for e in &entries {
-        let scheduler = hub.scheduler.clone();
-        let id = e.id.clone();
-        tasks.spawn(async move { scheduler.run_with_retries(&id, "bench").await });
-    }
+    let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+    let mut tasks = welfare_hub::pull::run_many(&hub, &ids, "bench");
     let mut durations = Vec::with_capacity(entries.len());
     let mut rows = 0;
     let mut failed = 0;
-    while let Some(results) = tasks.join_next().await {
-        for r in results? {
+    while let Some(joined) = tasks.join_next().await {
+        let (_, results) = joined?;
+        for r in results {
             durations.push(r.duration);
             rows += r.counts.accepted;
             failed += usize::from(r.status == RunStatus::Failed);

@@ -320,7 +320,11 @@ fn redact_urls(value: &mut serde_json::Value) {
     }
 }
 
-async fn connector_views(state: &AppState) -> Result<Vec<ConnectorView>, ApiError> {
+/// The views of every connector, or only of `only`.
+async fn connector_views(
+    state: &AppState,
+    only: Option<&str>,
+) -> Result<Vec<ConnectorView>, ApiError> {
     let last: HashMap<String, Run> = state.store.last_runs().await?;
     let cursors: HashMap<String, Option<String>> = state
         .store
@@ -332,6 +336,7 @@ async fn connector_views(state: &AppState) -> Result<Vec<ConnectorView>, ApiErro
     Ok(state
         .connectors
         .iter()
+        .filter(|e| only.is_none_or(|id| e.id == id))
         .map(|e| {
             let mut config = serde_json::to_value(&e.source).unwrap_or_default();
             redact_urls(&mut config);
@@ -369,7 +374,7 @@ async fn connectors(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let _: NoQuery = parse_query(raw)?;
-    let views = connector_views(&state).await?;
+    let views = connector_views(&state, None).await?;
     Ok(Json(
         serde_json::json!({ "count": views.len(), "connectors": views }),
     ))
@@ -389,7 +394,7 @@ async fn connector(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     known(&state, &id)?;
-    let view = connector_views(&state)
+    let view = connector_views(&state, Some(&id))
         .await?
         .into_iter()
         .find(|v| v.id == id)

@@ -4,7 +4,24 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinSet;
 
 use crate::app::Hub;
+use crate::ingest::RunResult;
 use crate::store::{RunCounts, RunStatus};
+
+/// Starts each connector of `ids` once (with retries) on the hub's scheduler, which keeps to its
+/// concurrency limit; each task ends with the connector's id and its attempts.
+pub fn run_many(hub: &Hub, ids: &[String], trigger: &str) -> JoinSet<(String, Vec<RunResult>)> {
+    let mut tasks = JoinSet::new();
+    for id in ids {
+        let scheduler = hub.scheduler.clone();
+        let id = id.clone();
+        let trigger = trigger.to_string();
+        tasks.spawn(async move {
+            let results = scheduler.run_with_retries(&id, &trigger).await;
+            (id, results)
+        });
+    }
+    tasks
+}
 
 /// Runs each connector of `ids` once (with retries), `scheduler.concurrency` at a time, and prints a
 /// summary. Returns how many ended failed.
@@ -18,16 +35,10 @@ pub async fn pull_all(hub: &Hub, ids: &[String], trigger: &str) -> usize {
         ProgressStyle::with_template("{bar:40} {pos}/{len} connectors  {elapsed_precise}  {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut tasks = JoinSet::new();
-    for id in ids {
-        let scheduler = hub.scheduler.clone();
-        let id = id.clone();
-        let trigger = trigger.to_string();
-        tasks.spawn(async move { (id.clone(), scheduler.run_with_retries(&id, &trigger).await) });
-    }
     let mut total = RunCounts::default();
     let mut failed = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
+    let mut runs = run_many(hub, ids, trigger);
+    while let Some(joined) = runs.join_next().await {
         let Ok((id, results)) = joined else { continue };
         match results.last() {
             Some(r) if r.status == RunStatus::Succeeded => {

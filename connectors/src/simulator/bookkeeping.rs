@@ -416,31 +416,24 @@ impl Bookkeeping {
         // Built from the fixed column list; every value is bound.
         let sql = AssertSqlSafe(sql);
         let values = rows.iter().flatten().cloned();
+        // MySQL and PostgreSQL take every value as its own type; the query types differ, the code not.
+        macro_rules! bind_typed {
+            ($c:expr) => {{
+                let mut q = sqlx::query(sql);
+                for v in values {
+                    q = match v {
+                        Val::Text(v) => q.bind(v),
+                        Val::Int(v) => q.bind(v),
+                        Val::Money(v) => q.bind(v),
+                        Val::Stamp(v) => q.bind(v),
+                    };
+                }
+                q.execute($c).await?;
+            }};
+        }
         match &mut self.conn {
-            Conn::MySql(c) => {
-                let mut q = sqlx::query(sql);
-                for v in values {
-                    q = match v {
-                        Val::Text(v) => q.bind(v),
-                        Val::Int(v) => q.bind(v),
-                        Val::Money(v) => q.bind(v),
-                        Val::Stamp(v) => q.bind(v),
-                    };
-                }
-                q.execute(c).await?;
-            }
-            Conn::Postgres(c) => {
-                let mut q = sqlx::query(sql);
-                for v in values {
-                    q = match v {
-                        Val::Text(v) => q.bind(v),
-                        Val::Int(v) => q.bind(v),
-                        Val::Money(v) => q.bind(v),
-                        Val::Stamp(v) => q.bind(v),
-                    };
-                }
-                q.execute(c).await?;
-            }
+            Conn::MySql(c) => bind_typed!(c),
+            Conn::Postgres(c) => bind_typed!(c),
             // SQLite has no decimal type: amounts go in as text and DECIMAL's affinity stores
             // them as numbers; times are text, as SQLite applications keep them.
             Conn::Sqlite(c) => {
