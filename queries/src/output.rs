@@ -1,0 +1,315 @@
+//! Results as tables, and the three ways the API writes a table: JSON, CSV for Excel, Arrow IPC.
+//!
+//! Everything the API returns as rows goes through [`Output`]: the indicator builders fill one, and
+//! user SQL results come as Arrow batches already. One writer per format serves both.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBuilder, Decimal128Builder, Float64Builder, Int64Builder,
+    RecordBatch, StringBuilder,
+};
+use datafusion::arrow::compute::{cast, concat_batches};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use rust_decimal::Decimal;
+use welfare_model::Money;
+
+use crate::error::QueryError;
+
+/// The type of an output column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    Int,
+    /// Baht: Decimal128(18, 2); a JSON string so no reader turns it into a float.
+    Money,
+    /// A percentage or ratio, already rounded: Float64 (it is not money).
+    Ratio,
+    Bool,
+}
+
+/// One value of an output cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Money(Option<Money>),
+    Ratio(Option<Decimal>),
+    Bool(Option<bool>),
+}
+
+/// Rows of named, typed columns.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub columns: Vec<(String, ColumnType)>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Output {
+    pub fn new(columns: Vec<(String, ColumnType)>) -> Self {
+        Output {
+            columns,
+            rows: Vec::new(),
+        }
+    }
+
+    /// The Arrow form: what `format=arrow` sends and what the CSV writer reads.
+    pub fn to_batch(&self) -> Result<RecordBatch, QueryError> {
+        let mut fields = Vec::new();
+        let mut arrays: Vec<ArrayRef> = Vec::new();
+        for (i, (name, kind)) in self.columns.iter().enumerate() {
+            let cells = self.rows.iter().map(|r| &r[i]);
+            let (data_type, array): (DataType, ArrayRef) = match kind {
+                ColumnType::Text => {
+                    let mut b = StringBuilder::new();
+                    for c in cells {
+                        b.append_option(match c {
+                            Value::Text(v) => v.as_deref(),
+                            _ => None,
+                        });
+                    }
+                    (DataType::Utf8, Arc::new(b.finish()))
+                }
+                ColumnType::Int => {
+                    let mut b = Int64Builder::new();
+                    for c in cells {
+                        b.append_option(match c {
+                            Value::Int(v) => *v,
+                            _ => None,
+                        });
+                    }
+                    (DataType::Int64, Arc::new(b.finish()))
+                }
+                ColumnType::Money => {
+                    let mut b = Decimal128Builder::new().with_data_type(Money::arrow_type());
+                    for c in cells {
+                        b.append_option(match c {
+                            Value::Money(v) => v.map(Money::to_i128),
+                            _ => None,
+                        });
+                    }
+                    (Money::arrow_type(), Arc::new(b.finish()))
+                }
+                ColumnType::Ratio => {
+                    let mut b = Float64Builder::new();
+                    for c in cells {
+                        b.append_option(match c {
+                            Value::Ratio(v) => v.and_then(|d| d.to_string().parse::<f64>().ok()),
+                            _ => None,
+                        });
+                    }
+                    (DataType::Float64, Arc::new(b.finish()))
+                }
+                ColumnType::Bool => {
+                    let mut b = BooleanBuilder::new();
+                    for c in cells {
+                        b.append_option(match c {
+                            Value::Bool(v) => *v,
+                            _ => None,
+                        });
+                    }
+                    (DataType::Boolean, Arc::new(b.finish()))
+                }
+            };
+            fields.push(Field::new(name, data_type, true));
+            arrays.push(array);
+        }
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+    }
+
+    /// JSON objects, one per row, in column order.
+    pub fn to_json_rows(&self) -> Vec<serde_json::Value> {
+        self.rows
+            .iter()
+            .map(|row| {
+                let mut object = serde_json::Map::with_capacity(row.len());
+                for ((name, _), value) in self.columns.iter().zip(row) {
+                    object.insert(name.clone(), json_value(value));
+                }
+                serde_json::Value::Object(object)
+            })
+            .collect()
+    }
+
+    /// The index of a column by name.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|(n, _)| n == name)
+    }
+}
+
+fn json_value(value: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        Value::Text(v) => v.clone().map_or(J::Null, J::String),
+        Value::Int(v) => v.map_or(J::Null, J::from),
+        Value::Money(v) => v.map_or(J::Null, |m| J::String(m.to_string())),
+        Value::Ratio(v) => v
+            .and_then(|d| serde_json::from_str::<serde_json::Number>(&d.to_string()).ok())
+            .map_or(J::Null, J::Number),
+        Value::Bool(v) => v.map_or(J::Null, J::Bool),
+    }
+}
+
+/// JSON rows from Arrow batches (user SQL): integers and floats as numbers, decimals as exact
+/// strings, everything else as Arrow displays it.
+pub fn batches_to_json_rows(batches: &[RecordBatch]) -> Result<Vec<serde_json::Value>, QueryError> {
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let mut out = Vec::new();
+    let options = FormatOptions::default();
+    for batch in batches {
+        let schema = batch.schema();
+        let formatters = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..batch.num_rows() {
+            let mut object = serde_json::Map::new();
+            for (i, field) in schema.fields().iter().enumerate() {
+                let column = batch.column(i);
+                let value = if column.is_null(row) {
+                    serde_json::Value::Null
+                } else {
+                    let text = formatters[i].value(row).to_string();
+                    match field.data_type() {
+                        DataType::Int8
+                        | DataType::Int16
+                        | DataType::Int32
+                        | DataType::Int64
+                        | DataType::UInt8
+                        | DataType::UInt16
+                        | DataType::UInt32
+                        | DataType::UInt64
+                        | DataType::Float32
+                        | DataType::Float64 => {
+                            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+                        }
+                        DataType::Boolean => serde_json::Value::Bool(text == "true"),
+                        _ => serde_json::Value::String(text),
+                    }
+                };
+                object.insert(field.name().clone(), value);
+            }
+            out.push(serde_json::Value::Object(object));
+        }
+    }
+    Ok(out)
+}
+
+/// CSV for Excel: UTF-8 with a byte-order mark (so Excel reads Thai), a header row, decimals written
+/// exactly.
+pub fn to_csv(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, QueryError> {
+    let mut out = Vec::from("\u{feff}".as_bytes());
+    {
+        let mut writer = arrow_csv::WriterBuilder::new()
+            .with_header(true)
+            .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%:z".to_string())
+            .build(&mut out);
+        if batches.is_empty() {
+            writer.write(&RecordBatch::new_empty(schema.clone()))?;
+        }
+        for b in batches {
+            writer.write(b)?;
+        }
+    }
+    Ok(out)
+}
+
+/// An Arrow IPC stream.
+pub fn to_arrow_ipc(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, QueryError> {
+    let mut out = Vec::new();
+    {
+        let mut writer = arrow_ipc::writer::StreamWriter::try_new(&mut out, schema)?;
+        for b in batches {
+            writer.write(b)?;
+        }
+        writer.finish()?;
+    }
+    Ok(out)
+}
+
+/// Named columns of a query result, read back into Rust values.
+#[derive(Debug)]
+pub struct Columns {
+    batch: RecordBatch,
+    by_name: HashMap<String, usize>,
+}
+
+impl Columns {
+    pub fn new(batches: &[RecordBatch]) -> Result<Self, QueryError> {
+        let batch = match batches.first() {
+            None => RecordBatch::new_empty(Arc::new(Schema::empty())),
+            Some(first) => concat_batches(&first.schema(), batches)?,
+        };
+        let by_name = batch
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name().clone(), i))
+            .collect();
+        Ok(Columns { batch, by_name })
+    }
+
+    pub fn len(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn array(&self, name: &str) -> Result<&ArrayRef, QueryError> {
+        let i = self
+            .by_name
+            .get(name)
+            .ok_or_else(|| QueryError::Data(format!("result has no column {name}")))?;
+        Ok(self.batch.column(*i))
+    }
+
+    /// An integer column (any integer type) as i64 values.
+    pub fn ints(&self, name: &str) -> Result<Vec<Option<i64>>, QueryError> {
+        let a = cast(self.array(name)?, &DataType::Int64)?;
+        let a = a.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        Ok((0..a.len())
+            .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+            .collect())
+    }
+
+    /// A text column.
+    pub fn texts(&self, name: &str) -> Result<Vec<Option<String>>, QueryError> {
+        let a = cast(self.array(name)?, &DataType::Utf8)?;
+        let a = a.as_string::<i32>();
+        Ok((0..a.len())
+            .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
+            .collect())
+    }
+
+    /// A decimal column of any precision and scale, as exact money; fails if a value has more than
+    /// two decimals that are not zero (money must never be rounded silently).
+    pub fn money(&self, name: &str) -> Result<Vec<Option<Money>>, QueryError> {
+        let array = self.array(name)?;
+        let DataType::Decimal128(_, scale) = array.data_type() else {
+            return Err(QueryError::Data(format!(
+                "{name} is {}, not a decimal",
+                array.data_type()
+            )));
+        };
+        let scale = u32::try_from(*scale)
+            .map_err(|_| QueryError::Data(format!("{name} has a negative scale")))?;
+        let a = array.as_primitive::<datafusion::arrow::datatypes::Decimal128Type>();
+        (0..a.len())
+            .map(|i| {
+                if a.is_null(i) {
+                    return Ok(None);
+                }
+                let d = Decimal::try_from_i128_with_scale(a.value(i), scale)
+                    .map_err(|e| QueryError::Data(format!("{name}: {e}")))?;
+                Money::from_decimal(d.normalize())
+                    .map(Some)
+                    .map_err(|e| QueryError::Data(format!("{name}: {e}")))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,361 @@
+//! The SQL behind every indicator, written once.
+//!
+//! Each builder returns plain SQL text over the snapshot's tables (`areas`, `population`, `funds`,
+//! `summaries`, `policies`). Only validated values are put into the text: month indexes and years are
+//! integers, area codes are digits, regions and policy names are `[a-z0-9-]`. The text sticks to SQL
+//! both DataFusion and DuckDB run unchanged, so the benchmark compares the same statements.
+//!
+//! Conventions the indicators share (docs/indicators.md explains them for users):
+//! - a fund counts from `registered_index` (its registration month, or its first report if earlier);
+//! - stocks (members, balance) are the last value inside the asked range, flows are summed over it;
+//! - a fund with no report in the range has no members there: its tambon shows `no_report`, not 0;
+//! - growth compares each reporting fund with its last value 12 or more months before the range end.
+
+use std::fmt::Write as _;
+
+use welfare_model::{AreaRef, Level, Period};
+
+/// The months asked about, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub from: Period,
+    pub to: Period,
+}
+
+impl Range {
+    pub fn month(p: Period) -> Self {
+        Range { from: p, to: p }
+    }
+
+    pub fn months(&self) -> i32 {
+        self.from.months_until(self.to) + 1
+    }
+
+    /// The 12 months ending with the range's last month.
+    pub fn last_12(&self) -> Range {
+        Range {
+            from: self.to.add_months(-11),
+            to: self.to,
+        }
+    }
+}
+
+/// Which level rows to produce: one level, or all five at once (GROUPING SETS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollup {
+    Level(Level),
+    All,
+}
+
+/// A filter on tambon rows (with columns `tambon`, `district_code`, `province_code`, `region`).
+pub fn within_filter(within: Option<&AreaRef>, tambon_column: &str) -> String {
+    match within {
+        None | Some(AreaRef::Country) => "TRUE".into(),
+        Some(AreaRef::Region(r)) => format!("region = '{}'", r.code()),
+        Some(AreaRef::Code(code)) => {
+            let column = match code.level() {
+                Level::Province => "province_code",
+                Level::District => "district_code",
+                _ => tambon_column,
+            };
+            // An AreaCode is digits only: safe to quote.
+            format!("{column} = '{}'", code.as_str())
+        }
+    }
+}
+
+/// The CTEs every area indicator starts from: one row per fund expected by the range's end, with
+/// what it reported in the range, and its matching under `policy`.
+fn fund_rows(range: Range, policy: &str) -> String {
+    let from = range.from.index();
+    let to = range.to.index();
+    let months = range.months();
+    let scan_from = from.min(to - 11);
+    let year_ago = to - 12;
+    format!(
+        "fund_window AS (
+    SELECT fund_id,
+        SUM(CASE WHEN period_index >= {from} THEN 1 ELSE 0 END) AS reports,
+        SUM(CASE WHEN period_index >= {from} AND on_time THEN 1 ELSE 0 END) AS reports_on_time,
+        MAX(CASE WHEN period_index >= {from} THEN period_index END) AS last_index,
+        SUM(CASE WHEN period_index >= {from} THEN grant_state END) AS received_state,
+        SUM(CASE WHEN period_index >= {from} THEN grant_local END) AS received_local,
+        SUM(CASE WHEN period_index >= {to} - 11 THEN 1 ELSE 0 END) AS reports_last_12
+    FROM summaries
+    WHERE period_index BETWEEN {scan_from} AND {to}
+    GROUP BY fund_id
+),
+fund_baseline AS (
+    SELECT fund_id, MAX(period_index) AS baseline_index
+    FROM summaries
+    WHERE period_index <= {year_ago}
+    GROUP BY fund_id
+),
+fund_rows AS (
+    SELECT f.fund_id, f.tambon_code,
+        CASE WHEN w.reports > 0 THEN 1 ELSE 0 END AS reported,
+        {to} - GREATEST({from}, f.registered_index) + 1 AS expected_reports,
+        COALESCE(w.reports, 0) AS reports,
+        COALESCE(w.reports_on_time, 0) AS reports_on_time,
+        cur.members_total AS members,
+        cur.members_total - COALESCE(prev.members_total, 0) AS growth_12m,
+        CAST(COALESCE(w.received_state, 0) AS DECIMAL(18, 2)) AS received_state,
+        CAST(COALESCE(w.received_local, 0) AS DECIMAL(18, 2)) AS received_local,
+        CASE WHEN cur.members_total IS NOT NULL
+                AND f.registered_index <= {to} - pol.min_months_registered
+                AND COALESCE(w.reports_last_12, 0) >= pol.min_reports_last_12
+            THEN 1 ELSE 0 END AS eligible,
+        pol.state_per_member_year, pol.local_per_member_year
+    FROM funds f
+    CROSS JOIN policies pol
+    LEFT JOIN fund_window w ON w.fund_id = f.fund_id
+    LEFT JOIN (SELECT fund_id, period_index, members_total FROM summaries
+               WHERE period_index BETWEEN {from} AND {to}) cur
+        ON cur.fund_id = w.fund_id AND cur.period_index = w.last_index
+    LEFT JOIN fund_baseline b ON b.fund_id = w.fund_id
+    LEFT JOIN (SELECT fund_id, period_index, members_total FROM summaries
+               WHERE period_index <= {year_ago}) prev
+        ON prev.fund_id = b.fund_id AND prev.period_index = b.baseline_index
+    WHERE f.registered_index <= {to} AND pol.name = '{policy}'
+),
+fund_matching AS (
+    SELECT fund_rows.*,
+        CASE WHEN eligible = 1 THEN CAST(ROUND(CAST(members AS DECIMAL(18, 0)) * state_per_member_year * {months} / 12, 2) AS DECIMAL(18, 2))
+            ELSE CAST(0 AS DECIMAL(18, 2)) END AS due_state,
+        CASE WHEN eligible = 1 THEN CAST(ROUND(CAST(members AS DECIMAL(18, 0)) * local_per_member_year * {months} / 12, 2) AS DECIMAL(18, 2))
+            ELSE CAST(0 AS DECIMAL(18, 2)) END AS due_local
+    FROM fund_rows
+)"
+    )
+}
+
+/// One row per tambon (current codes) with its people, its funds and their sums.
+fn tambon_rows(range: Range, population_year: i32, policy: &str) -> String {
+    let months = range.months();
+    format!(
+        "{funds},
+tambon_rows AS (
+    SELECT t.code AS tambon, t.district_code, t.province_code, t.region,
+        COALESCE(MAX(p.population), 0) AS population,
+        COUNT(m.fund_id) AS funds,
+        COALESCE(SUM(m.reported), 0) AS funds_reported,
+        SUM(m.members) AS members,
+        SUM(m.growth_12m) AS growth_12m,
+        COALESCE(SUM(m.expected_reports), 0) AS expected_reports,
+        COALESCE(SUM(m.reports), 0) AS reports,
+        COALESCE(SUM(m.reports_on_time), 0) AS reports_on_time,
+        COALESCE(SUM(m.eligible), 0) AS eligible_funds,
+        SUM(CASE WHEN m.eligible = 1 THEN m.members END) AS eligible_members,
+        COALESCE(SUM(m.due_state), 0) AS due_state,
+        COALESCE(SUM(m.due_local), 0) AS due_local,
+        COALESCE(SUM(m.received_state), 0) AS received_state,
+        COALESCE(SUM(m.received_local), 0) AS received_local,
+        COALESCE(SUM(CASE WHEN m.eligible = 1 AND m.due_state > m.received_state
+            THEN m.due_state - m.received_state END), 0) AS shortfall_state,
+        COALESCE(SUM(CASE WHEN m.eligible = 1 AND m.due_local > m.received_local
+            THEN m.due_local - m.received_local END), 0) AS shortfall_local
+    FROM areas t
+    LEFT JOIN population p ON p.code = t.code AND p.year = {population_year}
+    LEFT JOIN fund_matching m ON m.tambon_code = t.code
+    WHERE t.level = 'subdistrict'
+    GROUP BY t.code, t.district_code, t.province_code, t.region
+),
+tambon_budget AS (
+    SELECT tambon_rows.*,
+        CAST(ROUND(CAST(population AS DECIMAL(18, 0)) * pol.state_per_member_year * {months} / 12, 2) AS DECIMAL(18, 2)) AS universal_state,
+        CAST(ROUND(CAST(population AS DECIMAL(18, 0)) * pol.local_per_member_year * {months} / 12, 2) AS DECIMAL(18, 2)) AS universal_local
+    FROM tambon_rows CROSS JOIN policies pol
+    WHERE pol.name = '{policy}'
+)",
+        funds = fund_rows(range, policy),
+    )
+}
+
+/// The level key columns of a rollup: (code expression, level expression, GROUP BY clause).
+fn grouping(rollup: Rollup) -> (String, String, String) {
+    let level_key = |level: Level| match level {
+        Level::Country => "'TH'",
+        Level::Region => "region",
+        Level::Province => "province_code",
+        Level::District => "district_code",
+        Level::Subdistrict => "tambon",
+    };
+    match rollup {
+        Rollup::Level(Level::Country) => ("'TH'".into(), "'country'".into(), String::new()),
+        Rollup::Level(level) => (
+            level_key(level).into(),
+            format!("'{}'", level.as_str()),
+            format!("GROUP BY {}", level_key(level)),
+        ),
+        Rollup::All => {
+            let mut code = String::from("CASE");
+            let mut level_expr = String::from("CASE");
+            for level in [
+                Level::Subdistrict,
+                Level::District,
+                Level::Province,
+                Level::Region,
+            ] {
+                let key = level_key(level);
+                let _ = write!(code, " WHEN GROUPING({key}) = 0 THEN {key}");
+                let _ = write!(
+                    level_expr,
+                    " WHEN GROUPING({key}) = 0 THEN '{}'",
+                    level.as_str()
+                );
+            }
+            code.push_str(" ELSE 'TH' END");
+            level_expr.push_str(" ELSE 'country' END");
+            (
+                code,
+                level_expr,
+                "GROUP BY GROUPING SETS ((), (region), (province_code), (district_code), (tambon))"
+                    .into(),
+            )
+        }
+    }
+}
+
+/// Coverage, completeness and matching per area, for one level or all five.
+pub fn area_indicators(
+    rollup: Rollup,
+    within: Option<&AreaRef>,
+    range: Range,
+    population_year: i32,
+    policy: &str,
+) -> String {
+    let (code, level, group_by) = grouping(rollup);
+    let filter = within_filter(within, "tambon");
+    format!(
+        "WITH {tambons}
+SELECT {code} AS code, {level} AS level,
+    SUM(population) AS population,
+    COUNT(*) AS tambons,
+    SUM(CASE WHEN funds > 0 THEN 1 ELSE 0 END) AS tambons_with_fund,
+    SUM(funds) AS funds,
+    SUM(funds_reported) AS funds_reported,
+    SUM(members) AS members,
+    SUM(growth_12m) AS growth_12m,
+    SUM(expected_reports) AS expected_reports,
+    SUM(reports) AS reports,
+    SUM(reports_on_time) AS reports_on_time,
+    SUM(eligible_funds) AS eligible_funds,
+    SUM(eligible_members) AS eligible_members,
+    SUM(due_state) AS due_state,
+    SUM(due_local) AS due_local,
+    SUM(received_state) AS received_state,
+    SUM(received_local) AS received_local,
+    SUM(shortfall_state) AS shortfall_state,
+    SUM(shortfall_local) AS shortfall_local,
+    SUM(universal_state) AS universal_state,
+    SUM(universal_local) AS universal_local
+FROM tambon_budget
+WHERE {filter}
+{group_by}
+ORDER BY code",
+        tambons = tambon_rows(range, population_year, policy),
+    )
+}
+
+/// Per-fund figures for risk: flows over the 12 months ending `to`, stocks at the fund's last report
+/// at or before `to`.
+pub fn fund_risk(within: Option<&AreaRef>, to: Period, fund_id: Option<&str>) -> String {
+    let to = to.index();
+    let filter = within_filter(within, "tambon");
+    let fund_filter = match fund_id {
+        // A FundId is validated ([A-Za-z0-9._-]); quotes cannot appear in it.
+        Some(id) => format!("f.fund_id = '{id}'"),
+        None => "TRUE".into(),
+    };
+    format!(
+        "WITH fund_window AS (
+    SELECT fund_id,
+        COUNT(*) AS reports_last_12,
+        SUM(contrib_members) AS contributions,
+        SUM(income_total) AS income,
+        SUM(benefits_total) AS benefits,
+        SUM(admin_costs) AS admin_costs,
+        SUM(members_joined) AS joined,
+        SUM(members_left) AS left_members
+    FROM summaries
+    WHERE period_index BETWEEN {to} - 11 AND {to}
+    GROUP BY fund_id
+),
+fund_last AS (
+    SELECT fund_id, MAX(period_index) AS last_index
+    FROM summaries
+    WHERE period_index <= {to}
+    GROUP BY fund_id
+),
+located AS (
+    SELECT f.*, t.district_code, t.province_code, t.region, t.code AS tambon
+    FROM funds f JOIN areas t ON t.code = f.tambon_code
+)
+SELECT f.fund_id, f.name_th, f.name_en, f.kind, f.tambon_code, f.municipality, f.registered,
+    COALESCE(w.reports_last_12, 0) AS reports_last_12,
+    w.contributions, w.income, w.benefits, w.admin_costs, w.joined, w.left_members,
+    l.last_index, s.period AS last_period,
+    s.members_total, s.members_elderly, s.fund_balance
+FROM located f
+LEFT JOIN fund_window w ON w.fund_id = f.fund_id
+LEFT JOIN fund_last l ON l.fund_id = f.fund_id
+LEFT JOIN summaries s ON s.fund_id = l.fund_id AND s.period_index = l.last_index
+WHERE f.registered_index <= {to} AND {filter} AND {fund_filter}
+ORDER BY f.fund_id"
+    )
+}
+
+/// Month by month sums for the funds within an area.
+pub fn timeseries(within: Option<&AreaRef>, range: Range) -> String {
+    let filter = within_filter(within, "tambon");
+    format!(
+        "SELECT s.period_index, s.period,
+    COUNT(*) AS reports,
+    SUM(CASE WHEN s.on_time THEN 1 ELSE 0 END) AS reports_on_time,
+    SUM(s.members_total) AS members,
+    SUM(s.members_joined) AS members_joined,
+    SUM(s.members_left) AS members_left,
+    SUM(s.contrib_members) AS contributions,
+    SUM(s.grant_state) AS grant_state,
+    SUM(s.grant_local) AS grant_local,
+    SUM(s.income_total) AS income,
+    SUM(s.benefits_total) AS benefits,
+    SUM(s.admin_costs) AS admin_costs,
+    SUM(s.fund_balance) AS fund_balance
+FROM summaries s
+JOIN funds f ON f.fund_id = s.fund_id
+JOIN (SELECT code AS tambon, district_code, province_code, region FROM areas
+      WHERE level = 'subdistrict') t ON t.tambon = f.tambon_code
+WHERE s.period_index BETWEEN {from} AND {to} AND {filter}
+GROUP BY s.period_index, s.period
+ORDER BY s.period_index",
+        from = range.from.index(),
+        to = range.to.index(),
+    )
+}
+
+/// People per year within an area.
+pub fn population_by_year(within: Option<&AreaRef>) -> String {
+    let filter = within_filter(within, "tambon");
+    format!(
+        "SELECT p.year, SUM(p.population) AS population
+FROM population p
+JOIN (SELECT code AS tambon, district_code, province_code, region FROM areas
+      WHERE level = 'subdistrict') t ON t.tambon = p.code
+WHERE {filter}
+GROUP BY p.year
+ORDER BY p.year"
+    )
+}
+
+/// Funds expected per month within an area: registered_index of each fund.
+pub fn fund_registrations(within: Option<&AreaRef>) -> String {
+    let filter = within_filter(within, "tambon");
+    format!(
+        "SELECT f.registered_index
+FROM funds f
+JOIN (SELECT code AS tambon, district_code, province_code, region FROM areas
+      WHERE level = 'subdistrict') t ON t.tambon = f.tambon_code
+WHERE {filter}"
+    )
+}
