@@ -30,6 +30,8 @@ pub struct AppState {
     pub connectors: Arc<Vec<ConnectorEntry>>,
     /// The bearer token that changing requests must carry; `None` refuses every change.
     pub token: Option<Secret>,
+    /// The analytics snapshot; `None` serves no indicators (answers 503).
+    pub analytics: Option<Arc<crate::analytics::Analytics>>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             scheduler: None,
             connectors: Arc::new(Vec::new()),
             token: None,
+            analytics: None,
         }
     }
 }
@@ -154,7 +157,7 @@ impl IntoResponse for ApiError {
 
 /// Parses the query string into `T`, whose `deny_unknown_fields` turns a misspelt parameter into a 400
 /// that names it.
-fn parse_query<T: DeserializeOwned>(raw: Option<String>) -> Result<T, ApiError> {
+pub(crate) fn parse_query<T: DeserializeOwned>(raw: Option<String>) -> Result<T, ApiError> {
     let raw = raw.unwrap_or_default();
     serde_urlencoded::from_str(&raw).map_err(|e| {
         let text = e.to_string();
@@ -180,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/connectors/{id}/runs", get(connector_runs))
         .route("/api/v1/connectors/{id}/run", post(run_connector))
         .route("/api/v1/quarantine", get(quarantine))
+        .merge(crate::indicators_api::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

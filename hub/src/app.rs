@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use welfare_connectors::{Connector, Secret};
 
+use crate::analytics::{Analytics, AnalyticsError};
 use crate::api::AppState;
 use crate::config::Config;
 use crate::ingest::{ConnectorEntry, Ingestor, validate_entries};
@@ -19,6 +20,8 @@ pub enum HubError {
     Connector { id: String, message: String },
     #[error("configuration: {0}")]
     Config(String),
+    #[error("analytics snapshot: {0}")]
+    Analytics(#[from] AnalyticsError),
 }
 
 /// A hub ready to pull and serve.
@@ -30,6 +33,7 @@ pub struct Hub {
     pub entries: Arc<Vec<ConnectorEntry>>,
     pub connectors: Vec<(ConnectorEntry, Arc<dyn Connector>)>,
     pub token: Option<Secret>,
+    pub analytics: Arc<Analytics>,
 }
 
 impl Hub {
@@ -68,6 +72,13 @@ impl Hub {
             );
         }
         let ingestor = Arc::new(Ingestor::new(store.clone(), config.validation.clone()).await?);
+        let analytics = Analytics::open(
+            store.clone(),
+            config.analytics.clone(),
+            config.reports.deadline_day,
+            ingestor.changes(),
+        )
+        .await?;
         let runner = Arc::new(IngestRunner::new(ingestor.clone(), connectors.clone()));
         let scheduler =
             Scheduler::new(runner, &entries, config.scheduler.clone(), Clock::default())
@@ -86,6 +97,7 @@ impl Hub {
             entries: Arc::new(entries),
             connectors,
             token,
+            analytics,
         })
     }
 
@@ -95,6 +107,7 @@ impl Hub {
             scheduler: Some(self.scheduler.clone()),
             connectors: self.entries.clone(),
             token: self.token.clone(),
+            analytics: Some(self.analytics.clone()),
         }
     }
 }

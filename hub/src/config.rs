@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::analytics::AnalyticsConfig;
 use crate::ingest::{ConnectorEntry, ValidationRules};
 use crate::scheduler::SchedulerConfig;
 
@@ -30,6 +31,8 @@ pub struct Config {
     pub api: ApiConfig,
     pub scheduler: SchedulerConfig,
     pub validation: ValidationRules,
+    /// Indicators: policies, risk thresholds, limits on user SQL.
+    pub analytics: AnalyticsConfig,
     /// The fund systems to pull, one `[[connectors]]` table each.
     pub connectors: Vec<ConnectorEntry>,
 }
@@ -95,6 +98,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             scheduler: SchedulerConfig::default(),
             validation: ValidationRules::default(),
+            analytics: AnalyticsConfig::default(),
             connectors: Vec::new(),
         }
     }
@@ -224,6 +228,7 @@ impl Config {
             )));
         }
         crate::ingest::validate_entries(&self.connectors).map_err(ConfigError::Invalid)?;
+        self.analytics.validate().map_err(ConfigError::Invalid)?;
         crate::scheduler::parse_schedule(&self.scheduler.default_schedule)
             .map_err(|e| ConfigError::Invalid(format!("scheduler.default_schedule: {e}")))?;
         for c in &self.connectors {

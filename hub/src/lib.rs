@@ -1,11 +1,13 @@
 //! Welfare Hub: the service and command line. It wires the connectors, the store, the analytics and
 //! the geometry together and is the only crate that decides I/O policy.
 
+pub mod analytics;
 pub mod api;
 pub mod app;
 pub mod config;
 pub mod demo;
 pub mod geography;
+pub mod indicators_api;
 pub mod ingest;
 pub mod pull;
 pub mod scheduler;

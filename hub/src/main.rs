@@ -221,6 +221,7 @@ async fn main() -> anyhow::Result<()> {
             let hub = Hub::open(&config, store.clone(), sources.entries.clone()).await?;
             let ids: Vec<String> = sources.entries.iter().map(|e| e.id.clone()).collect();
             let failed = pull::pull_all(&hub, &ids, "demo").await;
+            hub.analytics.rebuild().await?;
             let report = demo::report(&store, &sources, started).await?;
             println!(
                 "Demo loaded in {:.1} s: {} funds through {} connectors ({} failed), monthly summaries {}–{}; at {}: {} funds reporting, {} members, fund balance {} baht",

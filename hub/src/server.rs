@@ -22,8 +22,12 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     let schedules = state
         .scheduler
         .as_ref()
-        .map(|s| s.start(shutdown))
+        .map(|s| s.start(shutdown.clone()))
         .unwrap_or_default();
+    let refresher = state
+        .analytics
+        .as_ref()
+        .map(|a| a.spawn_refresher(shutdown.clone()));
     // The URL goes to standard output (people and test harnesses read it there); logs go to stderr.
     println!("Welfare Hub listening on http://{addr}");
     tracing::info!(%addr, connectors = state.connectors.len(), "listening");
@@ -32,7 +36,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop.send(true);
-    for task in schedules {
+    for task in schedules.into_iter().chain(refresher) {
         task.abort();
     }
     tracing::info!("shut down; closing the store");

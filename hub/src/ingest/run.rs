@@ -59,6 +59,8 @@ pub struct Ingestor {
     store: Store,
     rules: ValidationRules,
     reference: RwLock<Arc<Reference>>,
+    /// Signalled after every commit that stored or revised rows (the analytics snapshot listens).
+    changed: Arc<tokio::sync::Notify>,
 }
 
 impl Ingestor {
@@ -68,7 +70,13 @@ impl Ingestor {
             store,
             rules,
             reference: RwLock::new(Arc::new(reference)),
+            changed: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// The signal raised after each commit that changed stored figures.
+    pub fn changes(&self) -> Arc<tokio::sync::Notify> {
+        self.changed.clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -173,6 +181,9 @@ impl Ingestor {
             tx.save_cursor(&entry.id, &cursor.0).await?;
         }
         tx.commit().await?;
+        if outcome.inserted + outcome.revised > 0 {
+            self.changed.notify_one();
+        }
         Ok(RunCounts {
             accepted: outcome.inserted,
             rejected: quarantine.len() as u64,

@@ -5,6 +5,7 @@
 //! identical (`migrations/sqlite`, `migrations/postgres`), money is stored as BIGINT satang and times as
 //! ISO-8601 UTC text, which both hold exactly. Placeholders are `$1, $2, …`, which SQLite accepts too.
 
+mod analytics;
 mod areas;
 mod connectors;
 mod geography;

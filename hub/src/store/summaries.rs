@@ -39,7 +39,7 @@ static MEASURE_COLUMNS: LazyLock<Vec<String>> = LazyLock::new(|| {
 });
 
 /// All columns of `summaries`, in order: key, revision, measures, provenance, bookkeeping.
-static SUMMARY_COLUMNS: LazyLock<Vec<String>> = LazyLock::new(|| {
+pub(super) static SUMMARY_COLUMNS: LazyLock<Vec<String>> = LazyLock::new(|| {
     let mut c = vec!["fund_id".to_string(), "period".into(), "revision".into()];
     c.extend(MEASURE_COLUMNS.iter().cloned());
     c.extend(["reported_at", "source", "run_id", "recorded_at"].map(String::from));
@@ -68,7 +68,7 @@ fn summary_row(s: &Summary, revision: i64, run_id: Option<i64>, now: &str) -> Ve
 }
 
 /// Reads a row selected with [`SUMMARY_COLUMNS`] back into a summary and its revision.
-fn decode(row: &AnyRow) -> Result<(i64, Summary), StoreError> {
+pub(super) fn decode(row: &AnyRow) -> Result<(i64, Summary), StoreError> {
     let fund: String = row.try_get(0)?;
     let period: String = row.try_get(1)?;
     let fund_id = FundId::parse(&fund).map_err(|e| StoreError::Corrupt(e.to_string()))?;

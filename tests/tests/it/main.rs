@@ -1,6 +1,7 @@
 //! The one integration-test binary: storage on SQLite and PostgreSQL, geography bundles, the API
 //! through the router, and the real `welfare-hub` binary.
 
+mod analytics;
 mod api;
 mod bundle;
 mod e2e;

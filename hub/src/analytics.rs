@@ -1,0 +1,212 @@
+//! The analytics snapshot inside the hub: built from the store at start, rebuilt after committed
+//! ingestion (changes arriving close together are folded into one rebuild), swapped in atomically.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, Notify};
+use welfare_queries::{Policy, QueryError, RiskThresholds, SandboxLimits, Snapshot, SnapshotCell};
+
+use crate::store::{Store, StoreError};
+
+/// `[analytics]` configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsConfig {
+    /// Matching-grant policies, `[[analytics.policies]]`; empty means the two built-in ones
+    /// (`codi-1-1`, `act-1-1-1`).
+    pub policies: Vec<Policy>,
+    /// The policy used when a request names none.
+    pub default_policy: String,
+    /// Thresholds of the risk flags, `[analytics.risk.<ratio>]`.
+    pub risk: RiskThresholds,
+    /// `POST /api/v1/query`: time limit per query.
+    pub query_time_limit_secs: u64,
+    /// `POST /api/v1/query`: memory all user queries together may hold.
+    pub query_memory_mb: usize,
+    /// `POST /api/v1/query`: rows returned at most (the answer says when it was cut).
+    pub query_max_rows: usize,
+    /// After a committed ingestion, wait this long for more before rebuilding.
+    pub rebuild_delay_ms: u64,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        let limits = SandboxLimits::default();
+        AnalyticsConfig {
+            policies: Vec::new(),
+            default_policy: welfare_queries::DEFAULT_POLICY.into(),
+            risk: RiskThresholds::default(),
+            query_time_limit_secs: limits.time_limit.as_secs(),
+            query_memory_mb: limits.memory_bytes / (1024 * 1024),
+            query_max_rows: limits.max_rows,
+            rebuild_delay_ms: 2000,
+        }
+    }
+}
+
+impl AnalyticsConfig {
+    /// The policies in force: the configured ones, or the built-in pair.
+    pub fn policies(&self) -> Vec<Policy> {
+        if self.policies.is_empty() {
+            Policy::defaults()
+        } else {
+            self.policies.clone()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let policies = self.policies();
+        for (i, p) in policies.iter().enumerate() {
+            p.validate()
+                .map_err(|e| format!("analytics.policies: {e}"))?;
+            if policies[..i].iter().any(|q| q.name == p.name) {
+                return Err(format!("analytics.policies: {} is named twice", p.name));
+            }
+        }
+        if !policies.iter().any(|p| p.name == self.default_policy) {
+            return Err(format!(
+                "analytics.default_policy = {:?} names no policy",
+                self.default_policy
+            ));
+        }
+        if self.query_time_limit_secs == 0 || self.query_max_rows == 0 || self.query_memory_mb == 0
+        {
+            return Err("analytics: query limits must be above 0".into());
+        }
+        Ok(())
+    }
+
+    fn limits(&self) -> SandboxLimits {
+        SandboxLimits {
+            memory_bytes: self.query_memory_mb * 1024 * 1024,
+            time_limit: Duration::from_secs(self.query_time_limit_secs),
+            max_rows: self.query_max_rows,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+}
+
+/// The hub's snapshot service.
+#[derive(Debug)]
+pub struct Analytics {
+    cell: SnapshotCell,
+    store: Store,
+    pub config: AnalyticsConfig,
+    deadline_day: u32,
+    last_version: AtomicU64,
+    changed: Arc<Notify>,
+    rebuilding: Mutex<()>,
+}
+
+impl Analytics {
+    /// Builds the first snapshot from the store. `changed` is signalled by the ingestor after every
+    /// commit that stored something.
+    pub async fn open(
+        store: Store,
+        config: AnalyticsConfig,
+        deadline_day: u32,
+        changed: Arc<Notify>,
+    ) -> Result<Arc<Analytics>, AnalyticsError> {
+        let first = build(&store, &config, deadline_day, 0).await?;
+        let version = first.version;
+        Ok(Arc::new(Analytics {
+            cell: SnapshotCell::new(first),
+            store,
+            config,
+            deadline_day,
+            last_version: AtomicU64::new(version),
+            changed,
+            rebuilding: Mutex::new(()),
+        }))
+    }
+
+    /// The snapshot to answer with; keep the `Arc` for the whole request.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.cell.current()
+    }
+
+    /// Rebuilds from the store and publishes; returns the new version. One rebuild at a time.
+    pub async fn rebuild(&self) -> Result<u64, AnalyticsError> {
+        let _one = self.rebuilding.lock().await;
+        let started = Instant::now();
+        let previous = self.last_version.load(Ordering::SeqCst);
+        let next = build(&self.store, &self.config, self.deadline_day, previous).await?;
+        let rows = next.tables.summary_rows;
+        let version = self.cell.publish(next);
+        self.last_version.store(version, Ordering::SeqCst);
+        tracing::info!(
+            version,
+            summaries = rows,
+            ms = started.elapsed().as_millis() as u64,
+            "analytics snapshot published"
+        );
+        Ok(version)
+    }
+
+    /// Reports are due on this day of the following month.
+    pub fn deadline_day(&self) -> u32 {
+        self.deadline_day
+    }
+
+    /// Tells the service the store changed (the ingestor does this after each commit).
+    pub fn mark_changed(&self) {
+        self.changed.notify_one();
+    }
+
+    /// Rebuilds after changes until `shutdown` turns true. Changes arriving during the delay or
+    /// during a rebuild fold into the next single rebuild.
+    pub fn spawn_refresher(
+        self: &Arc<Self>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let delay = Duration::from_millis(this.config.rebuild_delay_ms);
+            loop {
+                tokio::select! {
+                    () = this.changed.notified() => {}
+                    _ = shutdown.changed() => return,
+                }
+                tokio::time::sleep(delay).await;
+                if let Err(e) = this.rebuild().await {
+                    // The old snapshot stays in service; the next change tries again.
+                    tracing::error!(error = %e, "analytics snapshot rebuild failed; serving the previous one");
+                }
+            }
+        })
+    }
+}
+
+/// Versions only grow, across restarts too (they start from the clock), so a cached answer tagged
+/// with one version is never mistaken for another's.
+async fn build(
+    store: &Store,
+    config: &AnalyticsConfig,
+    deadline_day: u32,
+    previous: u64,
+) -> Result<Snapshot, AnalyticsError> {
+    let mut rows = store.analytics_rows(deadline_day).await?;
+    rows.policies = config.policies();
+    let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    let version = now.max(previous + 1);
+    let limits = config.limits();
+    // Building Arrow arrays from hundreds of thousands of rows is CPU work: keep it off the
+    // threads that answer requests.
+    let snapshot = tokio::task::spawn_blocking(move || {
+        rows.build()
+            .and_then(|tables| Snapshot::new(version, tables, limits))
+    })
+    .await
+    .map_err(|e| QueryError::Data(format!("snapshot build stopped: {e}")))??;
+    Ok(snapshot)
+}
