@@ -27,3 +27,6 @@ pub use tables::{AreaRow, FundRow, SummaryRow, Tables, TablesBuilder};
 
 #[cfg(test)]
 mod fixture_tests;
+
+#[cfg(test)]
+mod rollup_tests;
