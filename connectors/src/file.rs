@@ -851,7 +851,8 @@ impl Inner {
                     locations.push(record.location);
                     rows.push(summary);
                 }
-                Err((mut rejection, culprit)) => {
+                Err(boxed) => {
+                    let (mut rejection, culprit) = *boxed;
                     if let Some(cell) = culprit.and_then(|i| cells.get(i)) {
                         rejection.location = cell.clone();
                     }

@@ -391,13 +391,16 @@ impl RecordMapper {
 
     /// The summary a record describes, or why it cannot be read.
     pub fn map(&self, record: &RawRecord) -> Result<Summary, Rejected> {
-        self.map_locating(record).map_err(|(rejected, _)| rejected)
+        self.map_locating(record).map_err(|boxed| boxed.0)
     }
 
     /// Like [`RecordMapper::map`], and a rejection also gives the index in `record.fields` of the
     /// value that could not be read (`None` when the record as a whole is wrong, e.g. no fund id), so
     /// a spreadsheet source can point at the cell.
-    pub fn map_locating(&self, record: &RawRecord) -> Result<Summary, (Rejected, Option<usize>)> {
+    pub fn map_locating(
+        &self,
+        record: &RawRecord,
+    ) -> Result<Summary, Box<(Rejected, Option<usize>)>> {
         let mut culprit = None;
         self.try_map(record, &mut culprit).map_err(|reason| {
             let rejected = Rejected {
@@ -405,7 +408,7 @@ impl RecordMapper {
                 reason,
                 raw: record.raw_json(),
             };
-            (rejected, culprit)
+            Box::new((rejected, culprit))
         })
     }
 
@@ -783,7 +786,7 @@ mod tests {
             (s.fund_id.as_str(), s.period.to_string()),
             ("F500101", "2025-10".into())
         );
-        let (r, field) = mapper
+        let (r, field) = *mapper
             .map_locating(&record(&[
                 ("fund_id", "F1".into()),
                 ("period", "2025-10".into()),
@@ -792,7 +795,7 @@ mod tests {
             ]))
             .unwrap_err();
         assert_eq!(field, Some(2), "{}", r.reason);
-        let (_, field) = mapper
+        let (_, field) = *mapper
             .map_locating(&record(&[("period", "2025-10".into())]))
             .unwrap_err();
         assert_eq!(field, None, "a missing fund id is no one cell's fault");

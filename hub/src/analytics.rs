@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Mutex;
 use welfare_queries::{Policy, QueryError, RiskThresholds, SandboxLimits, Snapshot, SnapshotCell};
 
+use crate::ingest::ChangeSignal;
 use crate::store::{Store, StoreError};
 
 /// `[analytics]` configuration.
@@ -104,7 +105,9 @@ pub struct Analytics {
     pub config: AnalyticsConfig,
     deadline_day: u32,
     last_version: AtomicU64,
-    changed: Arc<Notify>,
+    /// The change generation the current snapshot has seen.
+    built_generation: AtomicU64,
+    changed: Arc<ChangeSignal>,
     rebuilding: Mutex<()>,
 }
 
@@ -115,8 +118,9 @@ impl Analytics {
         store: Store,
         config: AnalyticsConfig,
         deadline_day: u32,
-        changed: Arc<Notify>,
+        changed: Arc<ChangeSignal>,
     ) -> Result<Arc<Analytics>, AnalyticsError> {
+        let generation = changed.generation();
         let first = build(&store, &config, deadline_day, 0).await?;
         let version = first.version;
         Ok(Arc::new(Analytics {
@@ -125,6 +129,7 @@ impl Analytics {
             config,
             deadline_day,
             last_version: AtomicU64::new(version),
+            built_generation: AtomicU64::new(generation),
             changed,
             rebuilding: Mutex::new(()),
         }))
@@ -140,10 +145,13 @@ impl Analytics {
         let _one = self.rebuilding.lock().await;
         let started = Instant::now();
         let previous = self.last_version.load(Ordering::SeqCst);
+        // Read before the store: a change committed while we read is seen again next time.
+        let generation = self.changed.generation();
         let next = build(&self.store, &self.config, self.deadline_day, previous).await?;
         let rows = next.tables.summary_rows;
         let version = self.cell.publish(next);
         self.last_version.store(version, Ordering::SeqCst);
+        self.built_generation.store(generation, Ordering::SeqCst);
         tracing::info!(
             version,
             summaries = rows,
@@ -160,7 +168,12 @@ impl Analytics {
 
     /// Tells the service the store changed (the ingestor does this after each commit).
     pub fn mark_changed(&self) {
-        self.changed.notify_one();
+        self.changed.raise();
+    }
+
+    /// True when the store changed since the current snapshot was read.
+    pub fn is_stale(&self) -> bool {
+        self.changed.generation() > self.built_generation.load(Ordering::SeqCst)
     }
 
     /// Rebuilds after changes until `shutdown` turns true. Changes arriving during the delay or
@@ -178,6 +191,9 @@ impl Analytics {
                     _ = shutdown.changed() => return,
                 }
                 tokio::time::sleep(delay).await;
+                if !this.is_stale() {
+                    continue;
+                }
                 if let Err(e) = this.rebuild().await {
                     // The old snapshot stays in service; the next change tries again.
                     tracing::error!(error = %e, "analytics snapshot rebuild failed; serving the previous one");

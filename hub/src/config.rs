@@ -314,6 +314,48 @@ url = "http://127.0.0.1:9000/funds/F100101/summaries"
     }
 
     #[test]
+    fn policies_and_risk_thresholds_are_data() {
+        let c = Config::from_toml(
+            r#"
+[analytics]
+default_policy = "draft"
+
+[[analytics.policies]]
+name = "draft"
+title_th = "ร่าง"
+title_en = "Draft"
+contribution_per_member_year = 730
+state_ratio = 0.5
+local_ratio = "0.25"
+cap_per_member_year = "300.50"
+eligibility = { min_months_registered = 6, min_reports_last_12 = 8 }
+
+[analytics.risk.admin_share]
+direction = "above"
+watch = 15
+high = 25.5
+"#,
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let p = &c.analytics.policies()[0];
+        assert_eq!(p.state_per_member_year().unwrap().to_string(), "300.50");
+        assert_eq!(p.local_per_member_year().unwrap().to_string(), "182.50");
+        assert_eq!(p.eligibility.min_reports_last_12, 8);
+        assert_eq!(
+            c.analytics.risk.admin_share.high,
+            Some("25.5".parse().unwrap())
+        );
+        // Untouched ratios keep their defaults.
+        assert_eq!(
+            c.analytics.risk.reserve_months,
+            welfare_queries::RiskThresholds::default().reserve_months
+        );
+        let bad = Config::from_toml("[analytics]\ndefault_policy = \"nope\"\n").unwrap();
+        assert!(bad.validate().unwrap_err().to_string().contains("nope"));
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let err = Config::from_toml("bnd = \"x\"").unwrap_err().to_string();
         assert!(err.contains("bnd"), "{err}");

@@ -584,8 +584,10 @@ async fn no_floats_in_money_and_outputs_agree() {
         (none["state"].as_str(), none["members"].is_null()),
         (Some("no_fund"), true)
     );
-    let csv = String::from_utf8(crate::output::to_csv(&batch.schema(), &[batch.clone()]).unwrap())
-        .unwrap();
+    let csv = String::from_utf8(
+        crate::output::to_csv(&batch.schema(), std::slice::from_ref(&batch)).unwrap(),
+    )
+    .unwrap();
     assert!(csv.starts_with('\u{feff}'));
     assert!(csv.contains("พื้นที่ 900101"));
     assert!(

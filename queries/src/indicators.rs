@@ -623,7 +623,12 @@ pub struct RiskThresholds {
 impl Default for RiskThresholds {
     fn default() -> Self {
         RiskThresholds {
-            combined_ratio: Threshold::above(1, 2),
+            // Matching grants let a fund pay out more than its members save: flag from 1.5×.
+            combined_ratio: Threshold {
+                direction: Direction::Above,
+                watch: Some(Decimal::new(15, 1)),
+                high: Some(Decimal::from(2)),
+            },
             reserve_months: Threshold::below(Decimal::from(12), Decimal::from(6)),
             admin_share: Threshold::above(20, 30),
             self_reliance: Threshold::below(Decimal::from(40), Decimal::from(20)),

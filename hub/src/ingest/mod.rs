@@ -15,7 +15,7 @@ use welfare_connectors::{Connector, ConnectorError, SourceConfig};
 
 use crate::store::ConnectorRecord;
 
-pub use run::{Ingestor, RunResult};
+pub use run::{ChangeSignal, Ingestor, RunResult};
 pub use validate::{Reference, ValidationRules};
 
 fn default_true() -> bool {

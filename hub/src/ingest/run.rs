@@ -53,6 +53,32 @@ impl RunError {
     }
 }
 
+/// Raised after every commit that stored or revised figures: a counter (so a listener can tell
+/// whether it has seen the latest change) and a wake-up.
+#[derive(Debug, Default)]
+pub struct ChangeSignal {
+    generation: std::sync::atomic::AtomicU64,
+    notify: tokio::sync::Notify,
+}
+
+impl ChangeSignal {
+    pub fn raise(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    /// How many changes so far.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits for the next raise (or one that came while nobody waited).
+    pub async fn notified(&self) {
+        self.notify.notified().await;
+    }
+}
+
 /// Runs connectors against one store, sharing the reference data rows are validated against.
 #[derive(Debug)]
 pub struct Ingestor {
@@ -60,7 +86,7 @@ pub struct Ingestor {
     rules: ValidationRules,
     reference: RwLock<Arc<Reference>>,
     /// Signalled after every commit that stored or revised rows (the analytics snapshot listens).
-    changed: Arc<tokio::sync::Notify>,
+    changed: Arc<ChangeSignal>,
 }
 
 impl Ingestor {
@@ -70,12 +96,12 @@ impl Ingestor {
             store,
             rules,
             reference: RwLock::new(Arc::new(reference)),
-            changed: Arc::new(tokio::sync::Notify::new()),
+            changed: Arc::new(ChangeSignal::default()),
         })
     }
 
     /// The signal raised after each commit that changed stored figures.
-    pub fn changes(&self) -> Arc<tokio::sync::Notify> {
+    pub fn changes(&self) -> Arc<ChangeSignal> {
         self.changed.clone()
     }
 
@@ -182,7 +208,7 @@ impl Ingestor {
         }
         tx.commit().await?;
         if outcome.inserted + outcome.revised > 0 {
-            self.changed.notify_one();
+            self.changed.raise();
         }
         Ok(RunCounts {
             accepted: outcome.inserted,

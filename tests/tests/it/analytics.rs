@@ -132,16 +132,19 @@ async fn hub() -> anyhow::Result<(TestDb, Arc<Analytics>, AppState)> {
         ],
     )
     .await?;
-    let mut config = AnalyticsConfig::default();
-    config.policies = Policy::defaults();
-    config.policies.push(open_policy());
-    config.default_policy = "open".into();
-    config.rebuild_delay_ms = 10;
+    let mut policies = Policy::defaults();
+    policies.push(open_policy());
+    let config = AnalyticsConfig {
+        policies,
+        default_policy: "open".into(),
+        rebuild_delay_ms: 10,
+        ..AnalyticsConfig::default()
+    };
     let analytics = Analytics::open(
         db.store.clone(),
         config,
         15,
-        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(welfare_hub::ingest::ChangeSignal::default()),
     )
     .await?;
     let mut state = AppState::read_only(db.store.clone());

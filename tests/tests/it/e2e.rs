@@ -123,6 +123,111 @@ async fn demo_serves_provinces_that_add_up() -> anyhow::Result<()> {
     // Every province has funds; Bangkok, urban, has relatively few.
     assert!(areas.iter().all(|a| a["funds"].as_i64().unwrap() > 0));
 
+    // Analytics over the demo: the snapshot agrees with the store's own totals, levels add up, and
+    // money is exact.
+    let between = |after: &str, before: &str| -> anyhow::Result<String> {
+        let rest = summary.split(after).nth(1).context("summary text")?;
+        Ok(rest
+            .split(before)
+            .next()
+            .context("summary text")?
+            .to_string())
+    };
+    let (first, last) = {
+        let months = between("monthly summaries ", ";")?;
+        let (a, b) = months.split_once('–').context("month range")?;
+        (a.to_string(), b.to_string())
+    };
+    let members: i64 = between("funds reporting, ", " members")?.parse()?;
+    let reporting: i64 = between(&format!("at {last}: "), " funds reporting")?.parse()?;
+    let whole: serde_json::Value = client
+        .get(format!(
+            "{base}/api/v1/indicators?level=country&from={first}&to={last}"
+        ))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let th = &whole["rows"][0];
+    assert_eq!(th["members"].as_i64(), Some(members), "{th}");
+    assert_eq!(th["funds_reported"].as_i64(), Some(reporting), "{th}");
+    assert_eq!(th["population"].as_i64(), Some(66_171_439));
+    let month: serde_json::Value = client
+        .get(format!(
+            "{base}/api/v1/indicators?level=province&period={last}"
+        ))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let provinces = month["rows"].as_array().context("rows")?;
+    assert_eq!(provinces.len(), 77);
+    let country: serde_json::Value = client
+        .get(format!(
+            "{base}/api/v1/indicators?level=country&period={last}"
+        ))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let th = &country["rows"][0];
+    let sum_i = |name: &str| {
+        provinces
+            .iter()
+            .map(|p| p[name].as_i64().unwrap_or(0))
+            .sum::<i64>()
+    };
+    let sum_money = |name: &str| {
+        provinces
+            .iter()
+            .map(|p| {
+                p[name]
+                    .as_str()
+                    .unwrap()
+                    .parse::<rust_decimal::Decimal>()
+                    .unwrap()
+            })
+            .sum::<rust_decimal::Decimal>()
+    };
+    for name in [
+        "members",
+        "funds",
+        "reports",
+        "funds_low_risk",
+        "funds_watch",
+        "funds_high_risk",
+    ] {
+        assert_eq!(Some(sum_i(name)), th[name].as_i64(), "{name}");
+    }
+    for name in ["due", "received", "shortfall", "universal_budget"] {
+        let national: rust_decimal::Decimal = th[name].as_str().context("money")?.parse()?;
+        assert_eq!(sum_money(name), national, "{name}");
+    }
+    assert!(th["coverage"].as_f64().unwrap() > 5.0, "{th}");
+    assert_eq!(
+        sum_i("funds_low_risk") + sum_i("funds_watch") + sum_i("funds_high_risk"),
+        th["funds"].as_i64().unwrap()
+    );
+    println!(
+        "demo at {last}: coverage {}% ({} of {}), matching shortfall {} baht under {}, risk low/watch/high {}/{}/{}",
+        th["coverage"],
+        th["members"],
+        th["population"],
+        th["shortfall"],
+        country["policy"],
+        th["funds_low_risk"],
+        th["funds_watch"],
+        th["funds_high_risk"]
+    );
+    let count: serde_json::Value = client
+        .post(format!("{base}/api/v1/query"))
+        .json(&serde_json::json!({"sql": "SELECT COUNT(*) AS n FROM summaries"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(count["rows"][0]["n"].as_i64().unwrap() > 600_000, "{count}");
+
     // The demo loaded through connectors, and their runs are in the API.
     assert!(summary.contains("(0 failed)"), "{summary}");
     let connectors: serde_json::Value = client
