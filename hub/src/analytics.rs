@@ -211,7 +211,9 @@ async fn build(
     deadline_day: u32,
     previous: u64,
 ) -> Result<Snapshot, AnalyticsError> {
+    let started = Instant::now();
     let mut rows = store.analytics_rows(deadline_day).await?;
+    let read_ms = started.elapsed().as_millis() as u64;
     rows.policies = config.policies();
     let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
     let version = now.max(previous + 1);
@@ -224,5 +226,10 @@ async fn build(
     })
     .await
     .map_err(|e| QueryError::Data(format!("snapshot build stopped: {e}")))??;
+    tracing::debug!(
+        read_ms,
+        arrow_ms = started.elapsed().as_millis() as u64 - read_ms,
+        "analytics snapshot built"
+    );
     Ok(snapshot)
 }

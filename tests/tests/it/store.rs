@@ -117,6 +117,7 @@ async fn suite(backend: TestBackend) -> anyhow::Result<()> {
     );
     let mut revised = summary("F500101", "2025-09", 101, "1000.00");
     revised.source = Some("test, corrected".into());
+    revised.reported_at = Some(Utc.with_ymd_and_hms(2025, 11, 20, 9, 0, 0).unwrap());
     let outcome = store
         .upsert_summaries(Some(run), &[revised.clone()])
         .await?;
@@ -137,6 +138,39 @@ async fn suite(backend: TestBackend) -> anyhow::Result<()> {
     assert_eq!(history[0].0, 1);
     assert_eq!(history[0].1, rows[0], "the old revision is kept as it was");
     assert_eq!(store.count_summaries().await?, 3);
+
+    // The analytics snapshot reads the same rows on every back end: the current revision, with the
+    // first sending's time (a correction does not make a report late), money exact.
+    let tables = store.analytics_rows(15).await?;
+    assert_eq!((tables.summaries.len(), tables.funds.len()), (3, 3));
+    let read = |id: &str, period: &str| {
+        tables
+            .summaries
+            .iter()
+            .find(|r| r.summary.fund_id.as_str() == id && r.summary.period.to_string() == period)
+            .unwrap()
+            .clone()
+    };
+    let corrected = read("F500101", "2025-09");
+    assert_eq!(
+        (corrected.revision, corrected.summary.members_total),
+        (2, Some(101))
+    );
+    assert_eq!(corrected.summary.reported_at, revised.reported_at);
+    assert_eq!(corrected.first_reported_at, rows[0].reported_at);
+    assert_eq!(
+        read("F500102", "2025-10").summary.fund_balance,
+        Some(Money::parse("9999999999999999.99").unwrap())
+    );
+    assert!(
+        tables
+            .population
+            .iter()
+            .any(|(code, year, _)| code == "500101" && *year == 2021)
+    );
+    let built = tables.build()?;
+    assert_eq!(built.summary_rows, 3);
+    assert_eq!(built.population_years, Some((2017, 2021)));
 
     // Money is exact to the satang at the top of Decimal128(18, 2); "not reported" is not zero.
     let (_, big) = store
