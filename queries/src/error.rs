@@ -16,7 +16,7 @@ pub enum QueryError {
     #[error("snapshot data: {0}")]
     Data(String),
     /// A query ran past its time limit.
-    #[error("the query took longer than {0} s and was stopped")]
+    #[error("the query took longer than {0} ms and was stopped")]
     Timeout(u64),
     /// A query needed more memory than it may use.
     #[error("the query needed more than its memory limit: {0}")]

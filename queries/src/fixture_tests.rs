@@ -680,3 +680,43 @@ async fn user_sql_is_read_only_and_capped() {
     let e = s.user_query("SELECT nope FROM funds").await.unwrap_err();
     assert!(e.is_client_error() && e.to_string().contains("nope"), "{e}");
 }
+
+#[tokio::test]
+async fn user_sql_stops_at_its_time_and_memory_limits() {
+    let slow = Snapshot::new(
+        1,
+        fixture_builder().build().unwrap(),
+        SandboxLimits {
+            time_limit: std::time::Duration::from_millis(200),
+            ..SandboxLimits::default()
+        },
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let e = slow
+        .user_query("SELECT SUM(a.value * b.value) FROM generate_series(1, 100000) a CROSS JOIN generate_series(1, 100000) b")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, crate::QueryError::Timeout(200)), "{e}");
+    assert!(e.is_client_error());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "stopped {:?} after it began",
+        started.elapsed()
+    );
+    let small = Snapshot::new(
+        1,
+        fixture_builder().build().unwrap(),
+        SandboxLimits {
+            memory_bytes: 1024 * 1024,
+            ..SandboxLimits::default()
+        },
+    )
+    .unwrap();
+    let e = small
+        .user_query("SELECT value FROM generate_series(1, 5000000) ORDER BY value DESC")
+        .await
+        .map(|(_, b, t)| (b.len(), t))
+        .unwrap_err();
+    assert!(matches!(e, crate::QueryError::ResourcesExhausted(_)), "{e}");
+}

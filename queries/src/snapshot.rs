@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::MemTable;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures_util::StreamExt;
@@ -70,7 +71,12 @@ fn session(partitions: usize, memory: Option<usize>) -> Result<SessionContext, Q
         .with_information_schema(true);
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(bytes) = memory {
-        runtime = runtime.with_memory_limit(bytes, 1.0);
+        // User SQL stays in its memory budget: no spilling to temporary files on the hub's disk.
+        runtime = runtime
+            .with_memory_limit(bytes, 1.0)
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            );
     }
     Ok(SessionContext::new_with_config_rt(
         config,
@@ -190,14 +196,15 @@ impl Snapshot {
     ) -> Result<(SchemaRef, Vec<RecordBatch>, bool), QueryError> {
         crate::guard::check_select(sql)?;
         let limits = self.limits;
-        let run = async {
+        let sandbox = self.sandbox.clone();
+        let sql = sql.to_string();
+        let run = async move {
             let options = datafusion::execution::context::SQLOptions::new()
                 .with_allow_ddl(false)
                 .with_allow_dml(false)
                 .with_allow_statements(false);
-            let df = self
-                .sandbox
-                .sql_with_options(sql, options)
+            let df = sandbox
+                .sql_with_options(&sql, options)
                 .await
                 .map_err(|e| QueryError::Invalid(format!("SQL: {}", e.strip_backtrace())))?;
             let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
@@ -218,9 +225,53 @@ impl Snapshot {
             }
             Ok((schema, batches, truncated))
         };
-        match tokio::time::timeout(limits.time_limit, run).await {
-            Ok(result) => result,
-            Err(_) => Err(QueryError::Timeout(limits.time_limit.as_secs())),
+        // Each user query runs on its own runtime and threads: a plan that computes for long
+        // without yielding can neither hold up the answer (it comes at the time limit) nor starve
+        // the threads serving the API or other queries. It is told to stop at the limit and does
+        // at its next yield; meanwhile it keeps one of the few query slots.
+        let limit_ms = limits.time_limit.as_millis() as u64;
+        let timed_out = move || QueryError::Timeout(limit_ms);
+        let deadline = tokio::time::Instant::now() + limits.time_limit;
+        let slot = tokio::time::timeout_at(deadline, query_slots().acquire_owned())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|_| QueryError::Data("query slots closed".into()))?;
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("user-sql".into())
+            .spawn(move || {
+                let _slot = slot;
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(SLOT_THREADS)
+                    .enable_time()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = answer.send(Err(QueryError::Data(format!("no runtime: {e}"))));
+                        return;
+                    }
+                };
+                let result = runtime.block_on(async {
+                    tokio::select! {
+                        r = run => r,
+                        _ = stopped => Err(timed_out()),
+                    }
+                });
+                let _ = answer.send(result);
+                runtime.shutdown_background();
+            })
+            .map_err(|e| QueryError::Data(format!("cannot start a query thread: {e}")))?;
+        match tokio::time::timeout_at(deadline, answered).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(QueryError::Data(
+                "the query thread ended without an answer".into(),
+            )),
+            Err(_) => {
+                let _ = stop.send(());
+                Err(timed_out())
+            }
         }
     }
 }
@@ -234,6 +285,17 @@ fn area_names(tables: &Tables) -> Result<HashMap<String, (String, String)>, Quer
             Some((code?, (th.unwrap_or_default(), en.unwrap_or_default())))
         })
         .collect())
+}
+
+/// User queries that may run at once (more wait, within their time limit).
+const QUERY_SLOTS: usize = 4;
+/// Threads per user query.
+const SLOT_THREADS: usize = 2;
+
+fn query_slots() -> Arc<tokio::sync::Semaphore> {
+    static SLOTS: std::sync::LazyLock<Arc<tokio::sync::Semaphore>> =
+        std::sync::LazyLock::new(|| Arc::new(tokio::sync::Semaphore::new(QUERY_SLOTS)));
+    SLOTS.clone()
 }
 
 /// The current snapshot, swapped whole.
