@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
 use welfare_model::summary::{MEASURES, MeasureValue};
@@ -375,10 +375,8 @@ pub struct RecordMapper {
     pub source: String,
 }
 
-/// The hub's time zone for dates written without one: Asia/Bangkok, UTC+7 all year.
-pub fn bangkok() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600).expect("valid offset")
-}
+/// The hub's time zone for dates written without one (defined with the periods in `welfare-model`).
+pub use welfare_model::bangkok;
 
 impl RecordMapper {
     pub fn new(source: impl Into<String>) -> Self {

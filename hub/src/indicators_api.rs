@@ -182,7 +182,7 @@ fn resolve_range(
     }
     let latest_due = || {
         let today = chrono::Utc::now()
-            .with_timezone(&welfare_connectors::mapping::bangkok())
+            .with_timezone(&welfare_model::bangkok())
             .date_naive();
         Period::latest_due(today, analytics.deadline_day())
     };
@@ -295,56 +295,84 @@ struct IndicatorsParams {
     format: Option<String>,
 }
 
+/// An area request (`/indicators`, `/matching`) with every parameter checked against the snapshot
+/// it will be answered from.
+struct AreaRequest {
+    format: Format,
+    snapshot: Arc<Snapshot>,
+    level: String,
+    within: Option<AreaRef>,
+    range: Range,
+    rollup: Rollup,
+    policies: Vec<String>,
+}
+
+impl AreaRequest {
+    fn resolve(analytics: &Analytics, raw: Option<String>) -> Result<Self, ApiError> {
+        let q: IndicatorsParams = parse_query(raw)?;
+        let format = format_of(q.format.as_deref())?;
+        let snapshot = analytics.current();
+        let range = resolve_range(
+            analytics,
+            q.period.as_deref(),
+            q.from.as_deref(),
+            q.to.as_deref(),
+        )?;
+        let within = resolve_within(&snapshot, "within", q.within.as_deref())?;
+        let rollup = resolve_rollup(q.level.as_deref(), within.as_ref())?;
+        let policies = policy_name(analytics, &snapshot, q.policy.as_deref())?;
+        Ok(AreaRequest {
+            format,
+            snapshot,
+            level: q.level.unwrap_or_else(|| "province".into()),
+            within,
+            range,
+            rollup,
+            policies,
+        })
+    }
+
+    fn query(&self, policy: &str) -> IndicatorQuery {
+        IndicatorQuery {
+            rollup: self.rollup,
+            within: self.within.clone(),
+            range: self.range,
+            policy: policy.to_string(),
+        }
+    }
+
+    /// The envelope fields both endpoints share.
+    fn envelope(&self) -> serde_json::Map<String, serde_json::Value> {
+        envelope(&[
+            ("level", self.level.clone().into()),
+            ("within", self.within.as_ref().map(|w| w.to_string()).into()),
+            ("from", self.range.from.to_string().into()),
+            ("to", self.range.to.to_string().into()),
+        ])
+    }
+}
+
 /// `GET /api/v1/indicators?level=&within=&period=&from=&to=&policy=&format=`
 async fn indicators(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let q: IndicatorsParams = parse_query(raw)?;
-    let format = format_of(q.format.as_deref())?;
     let analytics = analytics(&state)?;
-    let snapshot = analytics.current();
-    let range = resolve_range(
-        analytics,
-        q.period.as_deref(),
-        q.from.as_deref(),
-        q.to.as_deref(),
-    )?;
-    let within = resolve_within(&snapshot, "within", q.within.as_deref())?;
-    let rollup = resolve_rollup(q.level.as_deref(), within.as_ref())?;
-    let policies = policy_name(analytics, &snapshot, q.policy.as_deref())?;
-    if policies.len() != 1 {
+    let r = AreaRequest::resolve(analytics, raw)?;
+    let [policy] = r.policies.as_slice() else {
         return Err(ApiError::invalid(
             "policy",
             "indicators take one policy; /api/v1/matching compares several",
         ));
-    }
-    let query = IndicatorQuery {
-        rollup,
-        within: within.clone(),
-        range,
-        policy: policies[0].clone(),
     };
-    let rows = indicators::area_indicators(&snapshot, &query, &analytics.config.risk).await?;
-    let population_year = snapshot.population_year(range.to);
+    let rows =
+        indicators::area_indicators(&r.snapshot, &r.query(policy), &analytics.config.risk).await?;
+    let population_year = r.snapshot.population_year(r.range.to);
     let output = indicators::indicators_output(&rows, population_year);
-    output_response(
-        format,
-        &snapshot,
-        "indicators",
-        &output,
-        envelope(&[
-            (
-                "level",
-                q.level.clone().unwrap_or_else(|| "province".into()).into(),
-            ),
-            ("within", within.map(|w| w.to_string()).into()),
-            ("from", range.from.to_string().into()),
-            ("to", range.to.to_string().into()),
-            ("population_year", population_year.into()),
-            ("policy", policies[0].clone().into()),
-        ]),
-    )
+    let mut meta = r.envelope();
+    meta.insert("population_year".into(), population_year.into());
+    meta.insert("policy".into(), policy.clone().into());
+    output_response(r.format, &r.snapshot, "indicators", &output, meta)
 }
 
 /// `GET /api/v1/matching?policy=a,b&level=&within=&period=&from=&to=&format=`: the policies side by
@@ -353,59 +381,27 @@ async fn matching(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let q: IndicatorsParams = parse_query(raw)?;
-    let format = format_of(q.format.as_deref())?;
     let analytics = analytics(&state)?;
-    let snapshot = analytics.current();
-    let range = resolve_range(
-        analytics,
-        q.period.as_deref(),
-        q.from.as_deref(),
-        q.to.as_deref(),
-    )?;
-    let within = resolve_within(&snapshot, "within", q.within.as_deref())?;
-    let rollup = resolve_rollup(q.level.as_deref(), within.as_ref())?;
-    let policies = policy_name(analytics, &snapshot, q.policy.as_deref())?;
+    let r = AreaRequest::resolve(analytics, raw)?;
     let mut per_policy = Vec::new();
-    for p in &policies {
-        let query = IndicatorQuery {
-            rollup,
-            within: within.clone(),
-            range,
-            policy: p.clone(),
-        };
-        per_policy.push((
-            p.clone(),
-            indicators::area_indicators(&snapshot, &query, &analytics.config.risk).await?,
-        ));
+    for p in &r.policies {
+        // Risk flags do not depend on the policy and the matching table does not show them.
+        let rows = indicators::area_figures(&r.snapshot, &r.query(p)).await?;
+        per_policy.push((p.clone(), rows));
     }
     let output = indicators::matching_output(&per_policy);
-    output_response(
-        format,
-        &snapshot,
-        "matching",
-        &output,
-        envelope(&[
-            (
-                "level",
-                q.level.clone().unwrap_or_else(|| "province".into()).into(),
-            ),
-            ("within", within.map(|w| w.to_string()).into()),
-            ("from", range.from.to_string().into()),
-            ("to", range.to.to_string().into()),
-            ("months", range.months().into()),
-            (
-                "policies",
-                serde_json::to_value(
-                    policies
-                        .iter()
-                        .filter_map(|p| snapshot.policy(p))
-                        .collect::<Vec<_>>(),
-                )
-                .unwrap_or_default(),
-            ),
-        ]),
-    )
+    let rules: Vec<_> = r
+        .policies
+        .iter()
+        .filter_map(|p| r.snapshot.policy(p))
+        .collect();
+    let mut meta = r.envelope();
+    meta.insert("months".into(), r.range.months().into());
+    meta.insert(
+        "policies".into(),
+        serde_json::to_value(rules).unwrap_or_default(),
+    );
+    output_response(r.format, &r.snapshot, "matching", &output, meta)
 }
 
 #[derive(Debug, Deserialize)]

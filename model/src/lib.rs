@@ -13,5 +13,5 @@ pub mod thai;
 pub use area::{AreaCode, AreaCodeError, AreaRef, Level, Region};
 pub use fund::{FundId, FundIdError, FundKind};
 pub use money::{MONEY_PRECISION, MONEY_SCALE, Money, MoneyError};
-pub use period::{Period, PeriodError};
+pub use period::{Period, PeriodError, bangkok};
 pub use summary::{FieldKind, FieldUnit, Summary, SummaryField, summary_schema};

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, FixedOffset, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::thai::{BUDDHIST_ERA_OFFSET, ascii_digits};
@@ -313,6 +313,12 @@ impl Period {
         }
         period
     }
+}
+
+/// The hub's time zone: Asia/Bangkok, UTC+7 all year (no daylight saving). Dates written without a
+/// zone, report deadlines and "today" are all Bangkok time.
+pub fn bangkok() -> FixedOffset {
+    FixedOffset::east_opt(7 * 3600).expect("valid offset")
 }
 
 fn parse_number(digits: &str, text: &str) -> Result<u32, PeriodError> {

@@ -203,6 +203,20 @@ pub async fn area_indicators(
     query: &IndicatorQuery,
     thresholds: &RiskThresholds,
 ) -> Result<Vec<AreaIndicators>, QueryError> {
+    let mut rows = area_figures(snapshot, query).await?;
+    let risk = risk_counts(snapshot, query, thresholds).await?;
+    for r in &mut rows {
+        r.risk = risk.get(&r.code).copied().unwrap_or_default();
+    }
+    Ok(rows)
+}
+
+/// Coverage, completeness and matching under `policy` per area, without risk flags (their counts
+/// stay 0): one SQL statement.
+pub async fn area_figures(
+    snapshot: &Snapshot,
+    query: &IndicatorQuery,
+) -> Result<Vec<AreaIndicators>, QueryError> {
     if snapshot.policy(&query.policy).is_none() {
         return Err(QueryError::Invalid(format!(
             "policy: no policy named {}; see /api/v1/policies",
@@ -218,7 +232,6 @@ pub async fn area_indicators(
         &query.policy,
     );
     let c = Columns::new(&snapshot.sql(&text).await?)?;
-    let risk = risk_counts(snapshot, query, thresholds).await?;
     let codes = c.texts("code")?;
     let levels = c.texts("level")?;
     let int = |name: &str| c.ints(name);
@@ -311,7 +324,7 @@ pub async fn area_indicators(
                 universal_state: m0(&uni_s[i]),
                 universal_local: m0(&uni_l[i]),
             },
-            risk: risk.get(&code).copied().unwrap_or_default(),
+            risk: FlagCounts::default(),
             code,
         });
     }
@@ -389,7 +402,7 @@ pub fn indicators_output(rows: &[AreaIndicators], population_year: i32) -> Outpu
         ("funds_watch", Int),
         ("funds_high_risk", Int),
     ];
-    let mut out = Output::new(columns.iter().map(|(n, t)| (n.to_string(), *t)).collect());
+    let mut out = Output::with_columns(&columns);
     for r in rows {
         out.rows.push(vec![
             Value::Text(Some(r.code.clone())),
@@ -856,7 +869,7 @@ pub fn funds_output(rows: &[FundRisk]) -> Output {
         ("risk", Text),
         ("reasons", Text),
     ];
-    let mut out = Output::new(columns.iter().map(|(n, t)| (n.to_string(), *t)).collect());
+    let mut out = Output::with_columns(&columns);
     for f in rows {
         out.rows.push(vec![
             Value::Text(Some(f.fund_id.clone())),

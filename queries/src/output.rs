@@ -54,6 +54,11 @@ impl Output {
         }
     }
 
+    /// An empty table with these columns.
+    pub fn with_columns(columns: &[(&str, ColumnType)]) -> Self {
+        Output::new(columns.iter().map(|(n, t)| (n.to_string(), *t)).collect())
+    }
+
     /// The Arrow form: what `format=arrow` sends and what the CSV writer reads.
     pub fn to_batch(&self) -> Result<RecordBatch, QueryError> {
         let mut fields = Vec::new();

@@ -262,10 +262,11 @@ ORDER BY code",
 pub fn fund_risk(within: Option<&AreaRef>, to: Period, fund_id: Option<&str>) -> String {
     let to = to.index();
     let filter = within_filter(within, "tambon");
-    let fund_filter = match fund_id {
-        // A FundId is validated ([A-Za-z0-9._-]); quotes cannot appear in it.
-        Some(id) => format!("f.fund_id = '{id}'"),
-        None => "TRUE".into(),
+    // A FundId is validated ([A-Za-z0-9._-]); quotes cannot appear in it. The filter goes into
+    // every scan of summaries, so one fund's page does not aggregate every fund.
+    let (fund_filter, outer_fund_filter) = match fund_id {
+        Some(id) => (format!("fund_id = '{id}'"), format!("f.fund_id = '{id}'")),
+        None => ("TRUE".into(), "TRUE".into()),
     };
     format!(
         "WITH fund_window AS (
@@ -278,13 +279,13 @@ pub fn fund_risk(within: Option<&AreaRef>, to: Period, fund_id: Option<&str>) ->
         SUM(members_joined) AS joined,
         SUM(members_left) AS left_members
     FROM summaries
-    WHERE period_index BETWEEN {to} - 11 AND {to}
+    WHERE period_index BETWEEN {to} - 11 AND {to} AND {fund_filter}
     GROUP BY fund_id
 ),
 fund_last AS (
     SELECT fund_id, MAX(period_index) AS last_index
     FROM summaries
-    WHERE period_index <= {to}
+    WHERE period_index <= {to} AND {fund_filter}
     GROUP BY fund_id
 ),
 located AS (
@@ -300,7 +301,7 @@ FROM located f
 LEFT JOIN fund_window w ON w.fund_id = f.fund_id
 LEFT JOIN fund_last l ON l.fund_id = f.fund_id
 LEFT JOIN summaries s ON s.fund_id = l.fund_id AND s.period_index = l.last_index
-WHERE f.registered_index <= {to} AND {filter} AND {fund_filter}
+WHERE f.registered_index <= {to} AND {filter} AND {outer_fund_filter}
 ORDER BY f.fund_id"
     )
 }

@@ -15,15 +15,10 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use welfare_model::summary::MEASURES;
 use welfare_model::summary::MeasureValue;
-use welfare_model::{Money, Period, Region, Summary};
+use welfare_model::{Money, Period, Region, Summary, bangkok};
 
 use crate::error::QueryError;
 use crate::policy::Policy;
-
-/// Bangkok is UTC+7 all year; a report deadline is the end of a day in Bangkok.
-fn bangkok() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(7 * 3600).expect("a valid offset")
-}
 
 fn money_type() -> DataType {
     Money::arrow_type()
