@@ -1,0 +1,261 @@
+#!/usr/bin/env node
+// End-to-end check of the map page served by a running hub (or anything serving the same API).
+//
+//   node e2e/map.e2e.mjs <base-url> <screenshot.png>     (npm run e2e -- <base-url> <screenshot.png>)
+//   CHROMIUM=/path/to/chromium overrides /usr/bin/chromium. A missing browser is a FAILURE, never a skip.
+//
+// Checks, printing each: the country map loads (77 provinces, legend swatches = classes + 2, the
+// three attribution lines); at 375×667 the map and legend are visible and the legend leaves most of
+// the map free; clicking Chiang Mai ("50") shows its districts only; clicking a district opens a popup
+// whose coverage equals /api/v1/indicators?level=district&within=50&period=<shown> for that district.
+// Writes a full-page screenshot to <screenshot.png> (and <name>-country.png, <name>-phone.png next to it).
+// Exits 0 when every check passed, 1 on the first failure, 2 on bad usage.
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [baseArg, shotArg] = process.argv.slice(2);
+if (!baseArg || !shotArg) {
+  console.error('usage: node e2e/map.e2e.mjs <base-url> <screenshot.png>');
+  process.exit(2);
+}
+const BASE = baseArg.endsWith('/') ? baseArg : `${baseArg}/`;
+const SHOT = resolve(shotArg);
+const shotVariant = (suffix) => SHOT.replace(/(\.png)?$/i, `-${suffix}.png`);
+const EXE = process.env.CHROMIUM || '/usr/bin/chromium';
+const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 60000);
+const PROVINCE = '50'; // Chiang Mai
+
+let passed = 0;
+const ok = (msg) => { passed++; console.log(`ok ${passed} - ${msg}`); };
+class CheckFailed extends Error {}
+const check = (cond, msg) => {
+  if (!cond) throw new CheckFailed(msg);
+};
+
+if (!existsSync(EXE)) {
+  console.error(`FAIL: the Chromium executable ${EXE} does not exist (install Debian's chromium, or set CHROMIUM=/path/to/chromium)`);
+  process.exit(1);
+}
+
+let browser;
+const consoleErrors = [];
+
+async function waitReady(page, level, what) {
+  try {
+    await page.waitForFunction(
+      (lv) => {
+        const d = document.body?.dataset || {};
+        return d.mapState === 'error' || (d.mapState === 'ready' && d.level === lv);
+      },
+      level,
+      { timeout: TIMEOUT },
+    );
+  } catch (e) {
+    const d = await page.evaluate(() => ({ ...document.body.dataset, error: document.getElementById('error')?.innerText }));
+    throw new CheckFailed(`${what}: map did not become ready at level ${level} within ${TIMEOUT} ms (state ${JSON.stringify(d)})`);
+  }
+  const d = await page.evaluate(() => ({ ...document.body.dataset, error: document.getElementById('error')?.innerText }));
+  check(d.mapState === 'ready', `${what}: the page shows an error: ${d.error}`);
+  return { level: d.level, count: Number(d.featureCount), period: d.period };
+}
+
+// A screen point (page coordinates) well inside the rendered feature whose property `code` is `code`,
+// found by querying rendered features on a grid over the feature's projected extent (a bbox centre may
+// fall outside a concave area). The point must hit the map canvas, not a control or the legend.
+async function pointInside(page, code) {
+  return page.evaluate((code) => {
+    const map = window.__map;
+    const canvas = map.getCanvas();
+    const rect = canvas.getBoundingClientRect();
+    const feats = map.querySourceFeatures('areas', { filter: ['==', ['get', 'code'], code] });
+    if (!feats.length) return { error: `no source feature with code ${code}` };
+    const b = [Infinity, Infinity, -Infinity, -Infinity];
+    const walk = (c) => {
+      if (typeof c[0] === 'number') {
+        b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]); b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]);
+      } else c.forEach(walk);
+    };
+    feats.forEach((f) => walk(f.geometry.coordinates));
+    const p1 = map.project([b[0], b[3]]);
+    const p2 = map.project([b[2], b[1]]);
+    const x0 = Math.max(2, Math.min(p1.x, p2.x));
+    const x1 = Math.min(rect.width - 2, Math.max(p1.x, p2.x));
+    const y0 = Math.max(2, Math.min(p1.y, p2.y));
+    const y1 = Math.min(rect.height - 2, Math.max(p1.y, p2.y));
+    const hits = (x, y) => {
+      if (x < 0 || y < 0 || x > rect.width || y > rect.height) return false;
+      const top = document.elementFromPoint(rect.left + x, rect.top + y);
+      if (top !== canvas) return false;
+      return map.queryRenderedFeatures([x, y], { layers: ['areas-fill'] }).some((f) => f.properties.code === code);
+    };
+    const step = Math.max(3, Math.min(x1 - x0, y1 - y0) / 24);
+    const r = Math.max(3, step);
+    const good = [];
+    for (let y = y0 + step / 2; y < y1; y += step) {
+      for (let x = x0 + step / 2; x < x1; x += step) {
+        if (hits(x, y) && hits(x + r, y) && hits(x - r, y) && hits(x, y + r) && hits(x, y - r)) good.push([x, y]);
+      }
+    }
+    if (!good.length) return { error: `no visible interior point for ${code} (extent ${[x0, y0, x1, y1].map(Math.round)})` };
+    const cx = good.reduce((s, p) => s + p[0], 0) / good.length;
+    const cy = good.reduce((s, p) => s + p[1], 0) / good.length;
+    good.sort((a, b2) => Math.hypot(a[0] - cx, a[1] - cy) - Math.hypot(b2[0] - cx, b2[1] - cy));
+    const [x, y] = good[0];
+    return { x: rect.left + x, y: rect.top + y, candidates: good.length };
+  }, code);
+}
+
+async function main() {
+  console.log(`map e2e: ${BASE} with ${EXE}`);
+  browser = await chromium.launch({
+    executablePath: EXE,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+      // WebGL through SwiftShader: newer Chromium no longer falls back to it by itself.
+      '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+  });
+  const origin = new URL(BASE).origin;
+
+  // ---------- phone ----------
+  {
+    const ctx = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const page = await ctx.newPage();
+    const foreign = [];
+    page.on('request', (r) => { if (!r.url().startsWith(origin) && !/^(data|blob):/.test(r.url())) foreign.push(r.url()); });
+    await page.goto(BASE, { waitUntil: 'load', timeout: TIMEOUT });
+    const st = await waitReady(page, 'province', 'phone 375×667');
+    const g = await page.evaluate(() => {
+      const box = (sel) => {
+        const el = document.querySelector(sel);
+        if (!el) return null;
+        const r = el.getBoundingClientRect();
+        const s = getComputedStyle(el);
+        return { x: r.x, y: r.y, w: r.width, h: r.height, visible: s.display !== 'none' && s.visibility !== 'hidden' && r.width > 0 && r.height > 0 };
+      };
+      return { map: box('#map canvas'), legend: box('#legend'), attribution: box('#attribution'), vw: innerWidth, vh: innerHeight, scrollW: document.documentElement.scrollWidth };
+    });
+    check(g.map?.visible && g.map.w >= 370 && g.map.h >= 400, `phone: map canvas not visible or too small: ${JSON.stringify(g.map)}`);
+    check(g.legend?.visible, 'phone: legend not visible');
+    check(g.legend.y >= 0 && g.legend.y + g.legend.h <= g.vh + 1 && g.legend.x >= 0 && g.legend.x + g.legend.w <= g.vw + 1, `phone: legend outside the viewport: ${JSON.stringify(g.legend)}`);
+    const share = (g.legend.w * g.legend.h) / (g.map.w * g.map.h);
+    check(share < 0.4, `phone: legend covers ${(share * 100).toFixed(0)}% of the map`);
+    check(g.attribution?.visible, 'phone: attributions not visible');
+    check(g.scrollW <= g.vw + 1, `phone: page scrolls sideways (${g.scrollW}px wide)`);
+    check(foreign.length === 0, `phone: requests left the origin: ${foreign.slice(0, 5).join(', ')}`);
+    ok(`phone 375×667: ${st.count} provinces, map ${Math.round(g.map.w)}×${Math.round(g.map.h)}, legend covers ${(share * 100).toFixed(0)}% of it, no request left ${origin}`);
+    await page.screenshot({ path: shotVariant('phone'), fullPage: true });
+    await ctx.close();
+  }
+
+  // ---------- desktop ----------
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  const foreign = [];
+  page.on('request', (r) => { if (!r.url().startsWith(origin) && !/^(data|blob):/.test(r.url())) foreign.push(r.url()); });
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.goto(BASE, { waitUntil: 'load', timeout: TIMEOUT });
+
+  const country = await waitReady(page, 'province', 'country');
+  check(country.count === 77, `country: expected 77 province features, the page has ${country.count}`);
+  check(/^\d{4}-\d{2}$/.test(country.period || ''), `country: no period shown (${country.period})`);
+  ok(`country map ready: level province, 77 features, period ${country.period}`);
+
+  const lg = await page.evaluate(async () => {
+    const r = await fetch('api/v1/legend?indicator=coverage');
+    const legend = await r.json();
+    const sw = [...document.querySelectorAll('#legend [data-testid="legend-swatch"]')];
+    const visible = sw.filter((e) => e.getBoundingClientRect().width > 0).length;
+    return { classes: legend.classes.length, swatches: sw.length, visible, colours: sw.map((e) => getComputedStyle(e).backgroundColor), title: document.getElementById('legend-title').textContent };
+  });
+  check(lg.swatches === lg.classes + 2, `legend: ${lg.swatches} swatches, expected ${lg.classes} classes + 2 states`);
+  check(lg.visible === lg.swatches, `legend: only ${lg.visible} of ${lg.swatches} swatches visible`);
+  ok(`legend "${lg.title}": ${lg.swatches} swatches = ${lg.classes} classes + no fund + no report`);
+
+  const attr = await page.locator('#attribution').innerText();
+  for (const line of ['Boundaries: OCHA/HDX COD-AB, Royal Thai Survey Department', 'Codes and names: GeoThai (DOPA), CC BY 4.0', 'Population: DOPA registration statistics']) {
+    check(attr.includes(line), `attribution line missing: ${line}`);
+  }
+  ok('the three attribution lines are shown');
+
+  // The choropleth is really coloured from the legend: some rendered province has a class colour.
+  const painted = await page.evaluate(() => {
+    const fill = window.__map.getPaintProperty('areas-fill', 'fill-color');
+    return JSON.stringify(fill).includes('"match"') && JSON.stringify(fill).includes('no_fund');
+  });
+  check(painted, 'map: fill-color is not the legend expression');
+  await page.screenshot({ path: shotVariant('country'), fullPage: true });
+
+  // ---------- drill into Chiang Mai ----------
+  const pt = await pointInside(page, PROVINCE);
+  check(!pt.error, `province ${PROVINCE}: ${pt.error}`);
+  await page.mouse.click(pt.x, pt.y);
+  const popup1 = await page.waitForSelector('[data-testid="popup"]', { timeout: TIMEOUT }).catch(() => null);
+  check(popup1, `province ${PROVINCE}: no popup after the click at ${Math.round(pt.x)},${Math.round(pt.y)}`);
+  check((await popup1.getAttribute('data-code')) === PROVINCE, `province click opened the popup of ${await popup1.getAttribute('data-code')}`);
+  const dist = await waitReady(page, 'district', `after clicking province ${PROVINCE}`);
+  check(dist.count > 0, `province ${PROVINCE}: no district features`);
+  const distFeatures = await page.evaluate(async () => {
+    const fc = await window.__map.getSource('areas').getData();
+    return fc.features.map((f) => f.properties);
+  });
+  check(distFeatures.length === dist.count, `data-feature-count ${dist.count} but the source has ${distFeatures.length}`);
+  const strays = distFeatures.filter((p) => p.province_code !== PROVINCE || p.level !== 'district');
+  check(strays.length === 0, `districts outside ${PROVINCE}: ${strays.slice(0, 5).map((p) => p.code).join(', ')}`);
+  const crumb = await page.locator('#breadcrumb').innerText();
+  ok(`clicked province ${PROVINCE} at (${Math.round(pt.x)}, ${Math.round(pt.y)}): popup shown, ${dist.count} districts, all with province_code ${PROVINCE}; breadcrumb "${crumb.replace(/\s+/g, ' ')}"`);
+
+  // ---------- a district's popup against the indicators API ----------
+  const target = distFeatures.find((p) => p.state === 'value' && typeof p.coverage === 'number') || distFeatures[0];
+  const pt2 = await pointInside(page, target.code);
+  check(!pt2.error, `district ${target.code}: ${pt2.error}`);
+  await page.mouse.click(pt2.x, pt2.y);
+  await page.waitForSelector(`[data-testid="popup"][data-code="${target.code}"]`, { timeout: TIMEOUT }).catch(() => {
+    throw new CheckFailed(`district ${target.code}: its popup did not open after the click at ${Math.round(pt2.x)},${Math.round(pt2.y)}`);
+  });
+  const shown = await page.evaluate(() => {
+    const el = document.querySelector('[data-testid="popup-coverage"]');
+    return { raw: el?.dataset.value, text: el?.textContent, code: el?.dataset.code, period: document.body.dataset.period };
+  });
+  check(shown.code === target.code, `popup coverage belongs to ${shown.code}, expected ${target.code}`);
+  check(shown.raw !== undefined && shown.raw !== '', `district ${target.code}: popup coverage has no data-value (state ${target.state})`);
+  const rows = await page.evaluate(async ({ period, province }) => {
+    const r = await fetch(`api/v1/indicators?level=district&within=${province}&period=${period}`);
+    const body = await r.json();
+    return { status: r.status, rows: (body.rows || []).map((x) => ({ code: x.code, coverage: x.coverage })) };
+  }, { period: shown.period, province: PROVINCE });
+  check(rows.status === 200, `indicators API answered ${rows.status}`);
+  const row = rows.rows.find((x) => x.code === target.code);
+  check(row, `indicators API has no row for district ${target.code}`);
+  check(typeof row.coverage === 'number', `indicators API coverage of ${target.code} is ${row.coverage}`);
+  const diff = Math.abs(Number(shown.raw) - row.coverage);
+  check(diff <= 1e-9, `district ${target.code} (${target.name_en}): popup coverage ${shown.raw} ≠ indicators API ${row.coverage}`);
+  ok(`district ${target.code} ${target.name_en}: popup coverage "${shown.text}" (raw ${shown.raw}) = /api/v1/indicators coverage ${row.coverage} for ${shown.period}`);
+
+  // The click on a district also drills into its tambons.
+  const sub = await waitReady(page, 'subdistrict', `after clicking district ${target.code}`);
+  check(sub.count > 0, `district ${target.code}: no subdistrict features`);
+  ok(`district ${target.code}: ${sub.count} subdistricts shown`);
+
+  check(foreign.length === 0, `requests left the origin: ${foreign.slice(0, 5).join(', ')}`);
+  ok(`no request left ${origin}`);
+  if (consoleErrors.length) console.log(`note: browser console errors: ${consoleErrors.slice(0, 5).join(' | ')}`);
+
+  mkdirSync(dirname(SHOT), { recursive: true });
+  await page.screenshot({ path: SHOT, fullPage: true });
+  ok(`screenshot written to ${SHOT} (also ${shotVariant('country')}, ${shotVariant('phone')})`);
+}
+
+try {
+  await main();
+  console.log(`${passed} passed, 0 failed`);
+  await browser?.close();
+  process.exit(0);
+} catch (e) {
+  console.error(`FAIL: ${e instanceof CheckFailed ? e.message : e.stack || e}`);
+  if (consoleErrors.length) console.error(`browser console errors: ${consoleErrors.slice(0, 5).join(' | ')}`);
+  console.log(`${passed} passed, 1 failed`);
+  await browser?.close().catch(() => {});
+  process.exit(1);
+}
