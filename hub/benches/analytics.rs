@@ -34,10 +34,10 @@ use welfare_connectors::simulator::{DemoConfig, DemoData};
 use welfare_geo::Bundle;
 use welfare_model::{Level, Period};
 use welfare_queries::datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, RecordBatch, StringBuilder,
+    Array, ArrayRef, AsArray, Int32Array, RecordBatch, StringBuilder,
 };
 use welfare_queries::datafusion::arrow::compute::{cast, concat_batches};
-use welfare_queries::datafusion::arrow::datatypes::{DataType, Int64Type};
+use welfare_queries::datafusion::arrow::datatypes::{DataType, Int32Type, Int64Type};
 use welfare_queries::datafusion::parquet::arrow::ArrowWriter;
 use welfare_queries::datafusion::parquet::basic::Compression;
 use welfare_queries::datafusion::parquet::file::properties::WriterProperties;
@@ -46,8 +46,6 @@ use welfare_queries::{
     Snapshot, SummaryRow, Tables, TablesBuilder, indicators, sql,
 };
 
-/// Rows per summaries batch, as `TablesBuilder` makes them.
-const BATCH_ROWS: usize = 64 * 1024;
 /// Parquet row groups of DuckDB's own default size, so both of its threads get work.
 const ROW_GROUP_ROWS: usize = 122_880;
 /// The policy of statements 1 and 2, and of statement 3.
@@ -127,7 +125,7 @@ struct Answer {
 // Data
 
 /// The national snapshot tables: the demo model over `months` months, built with `TablesBuilder`
-/// from the generator (no store), one summaries batch of `BATCH_ROWS` rows at a time.
+/// from the generator (no store).
 fn national_tables(bundle: &Bundle, months: u32) -> anyhow::Result<(Tables, DemoData)> {
     let config = DemoConfig {
         months,
@@ -135,51 +133,28 @@ fn national_tables(bundle: &Bundle, months: u32) -> anyhow::Result<(Tables, Demo
     };
     let data = DemoData::plan(&welfare_hub::demo::tambons(bundle), config);
 
-    // Summaries, on every core: each worker builds the batches of a contiguous share of the funds.
+    // Summaries generated on every core: each worker takes a contiguous share of the funds.
     let workers = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(2)
         .max(1);
     let share = data.funds.len().div_ceil(workers);
-    type Part = anyhow::Result<(Vec<RecordBatch>, Vec<Option<Period>>, usize)>;
-    let parts: Vec<Part> = std::thread::scope(|scope| {
+    let parts: Vec<Vec<SummaryRow>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
                 let data = &data;
-                scope.spawn(move || -> Part {
+                scope.spawn(move || {
                     let funds =
                         (w * share).min(data.funds.len())..((w + 1) * share).min(data.funds.len());
-                    let mut batches = Vec::new();
-                    let mut first = Vec::with_capacity(funds.len());
-                    let mut buffer: Vec<SummaryRow> = Vec::with_capacity(BATCH_ROWS + 512);
-                    let mut rows = 0;
-                    let flush = |rows: Vec<SummaryRow>| -> anyhow::Result<RecordBatch> {
-                        let built = TablesBuilder {
-                            summaries: rows,
-                            ..TablesBuilder::new(config.deadline_day)
-                        }
-                        .build()?;
-                        Ok(built.summaries.into_iter().next().expect("one batch"))
-                    };
-                    for i in funds {
-                        let summaries = data.summaries(i);
-                        first.push(summaries.iter().map(|s| s.period).min());
-                        rows += summaries.len();
-                        buffer.extend(summaries.into_iter().map(|summary| SummaryRow {
+                    funds
+                        .flat_map(|i| data.summaries(i))
+                        .map(|summary| SummaryRow {
                             revision: 1,
                             first_reported_at: summary.reported_at,
                             first_recorded_at: summary.reported_at,
                             summary,
-                        }));
-                        while buffer.len() >= BATCH_ROWS {
-                            let rest = buffer.split_off(BATCH_ROWS);
-                            batches.push(flush(std::mem::replace(&mut buffer, rest))?);
-                        }
-                    }
-                    if !buffer.is_empty() {
-                        batches.push(flush(buffer)?);
-                    }
-                    Ok((batches, first, rows))
+                        })
+                        .collect()
                 })
             })
             .collect();
@@ -188,19 +163,11 @@ fn national_tables(bundle: &Bundle, months: u32) -> anyhow::Result<(Tables, Demo
             .map(|h| h.join().expect("a generator thread"))
             .collect()
     });
-    let mut summaries = Vec::new();
-    let mut first_report = Vec::with_capacity(data.funds.len());
-    let mut summary_rows = 0;
-    for part in parts {
-        let (batches, first, rows) = part?;
-        summaries.extend(batches);
-        first_report.extend(first);
-        summary_rows += rows;
-    }
 
-    // Everything else in one builder. A fund counts from its registration month, or from its first
-    // report when that came earlier: what `TablesBuilder` derives when it sees the summaries too.
+    // Everything in one builder, as the hub does: it derives fund keys, each report's next month,
+    // and counts a fund from its registration month or its first report when that came earlier.
     let mut b = TablesBuilder::new(config.deadline_day);
+    b.summaries = parts.into_iter().flatten().collect();
     for a in &bundle.areas {
         b.areas.push(AreaRow {
             code: a.code.as_str().to_string(),
@@ -215,16 +182,8 @@ fn national_tables(bundle: &Bundle, months: u32) -> anyhow::Result<(Tables, Demo
                 .push((p.code.as_str().to_string(), p.year, total));
         }
     }
-    let latest = first_report
-        .iter()
-        .any(Option::is_some)
-        .then_some(config.last_period);
-    for (plan, first) in data.funds.iter().zip(&first_report) {
+    for plan in &data.funds {
         let f = &plan.fund;
-        let registered = match (f.registered_on.map(Period::of_date), *first) {
-            (Some(r), Some(first)) => Some(r.min(first)),
-            (r, first) => r.or(first).or(latest),
-        };
         b.funds.push(FundRow {
             fund_id: f.id.as_str().to_string(),
             name_th: f.name_th.clone(),
@@ -232,15 +191,11 @@ fn national_tables(bundle: &Bundle, months: u32) -> anyhow::Result<(Tables, Demo
             kind: f.kind.as_str().to_string(),
             tambon_code: f.tambon.as_str().to_string(),
             municipality: f.municipality.clone(),
-            registered,
+            registered: f.registered_on.map(Period::of_date),
         });
     }
     b.policies = Policy::defaults();
-    let mut tables = b.build()?;
-    tables.summaries = summaries;
-    tables.summary_rows = summary_rows;
-    tables.latest_period = latest;
-    Ok((tables, data))
+    Ok((b.build()?, data))
 }
 
 /// `fund_id` values with `~{k}` appended.
@@ -264,22 +219,31 @@ fn suffixed(column: &ArrayRef, k: usize) -> ArrayRef {
     Arc::new(out.finish())
 }
 
-fn with_fund_ids(batch: &RecordBatch, k: usize) -> anyhow::Result<RecordBatch> {
+/// Copy `k` of a `funds` or `summaries` batch: ids suffixed, integer keys moved past the copies
+/// before it (`fund_key + k * funds`).
+fn with_fund_ids(batch: &RecordBatch, k: usize, funds: usize) -> anyhow::Result<RecordBatch> {
     let index = batch.schema().index_of("fund_id")?;
+    let key = batch.schema().index_of("fund_key")?;
     let mut columns = batch.columns().to_vec();
     columns[index] = suffixed(&columns[index], k);
+    let offset = i32::try_from(k * funds)?;
+    let keys: Int32Array = columns[key]
+        .as_primitive::<Int32Type>()
+        .unary(|v| v + offset);
+    columns[key] = Arc::new(keys);
     Ok(RecordBatch::try_new(batch.schema(), columns)?)
 }
 
 /// Ten copies of every fund and its summaries (`{fund_id}~{k}`), on the Arrow arrays: every column
-/// but `fund_id` shares the national buffers. Areas, population and policies are the same.
+/// but `fund_id` and `fund_key` shares the national buffers. Areas, population and policies are the same.
 fn times_ten(national: &Tables) -> anyhow::Result<Tables> {
     let mut summaries = Vec::with_capacity(national.summaries.len() * 10);
     let mut funds = Vec::with_capacity(10);
     for k in 0..10 {
-        funds.push(with_fund_ids(&national.funds, k)?);
+        let n = national.funds.num_rows();
+        funds.push(with_fund_ids(&national.funds, k, n)?);
         for b in &national.summaries {
-            summaries.push(with_fund_ids(b, k)?);
+            summaries.push(with_fund_ids(b, k, n)?);
         }
     }
     let mut tables = national.clone();

@@ -9,7 +9,9 @@
 //! - a fund counts from `registered_index` (its registration month, or its first report if earlier);
 //! - stocks (members, balance) are the last value inside the asked range, flows are summed over it;
 //! - a fund with no report in the range has no members there: its tambon shows `no_report`, not 0;
-//! - growth compares each reporting fund with its last value 12 or more months before the range end.
+//! - growth compares each reporting fund with its last value 12 or more months before the range end;
+//! - "a fund's last report at or before a month" is a filter on `next_index` (see
+//!   [`crate::tables::summaries_schema`]), so no statement groups the whole history.
 
 use std::fmt::Write as _;
 
@@ -64,6 +66,17 @@ pub fn within_filter(within: Option<&AreaRef>, tambon_column: &str) -> String {
     }
 }
 
+/// Each fund's last report at or before month `at` (and not before `since`), as a subquery with
+/// `fund_key`, `period_index` and `columns`. `next_index` makes this a filter, not a grouping over
+/// the fund's whole history.
+fn last_report_as_of(at: i32, since: Option<i32>, columns: &str, filter: &str) -> String {
+    let since = since.map_or(String::new(), |s| format!("period_index >= {s} AND "));
+    format!(
+        "SELECT fund_key, period_index, {columns} FROM summaries
+        WHERE {since}period_index <= {at} AND (next_index IS NULL OR next_index > {at}) AND {filter}"
+    )
+}
+
 /// The CTEs every area indicator starts from: one row per fund expected by the range's end, with
 /// what it reported in the range, and its matching under `policy`.
 fn fund_rows(range: Range, policy: &str) -> String {
@@ -71,25 +84,19 @@ fn fund_rows(range: Range, policy: &str) -> String {
     let to = range.to.index();
     let months = range.months();
     let scan_from = from.min(to - 11);
-    let year_ago = to - 12;
+    let cur = last_report_as_of(to, Some(from), "members_total", "TRUE");
+    let prev = last_report_as_of(to - 12, None, "members_total", "TRUE");
     format!(
         "fund_window AS (
-    SELECT fund_id,
+    SELECT fund_key,
         SUM(CASE WHEN period_index >= {from} THEN 1 ELSE 0 END) AS reports,
         SUM(CASE WHEN period_index >= {from} AND on_time THEN 1 ELSE 0 END) AS reports_on_time,
-        MAX(CASE WHEN period_index >= {from} THEN period_index END) AS last_index,
         SUM(CASE WHEN period_index >= {from} THEN grant_state END) AS received_state,
         SUM(CASE WHEN period_index >= {from} THEN grant_local END) AS received_local,
         SUM(CASE WHEN period_index >= {to} - 11 THEN 1 ELSE 0 END) AS reports_last_12
     FROM summaries
     WHERE period_index BETWEEN {scan_from} AND {to}
-    GROUP BY fund_id
-),
-fund_baseline AS (
-    SELECT fund_id, MAX(period_index) AS baseline_index
-    FROM summaries
-    WHERE period_index <= {year_ago}
-    GROUP BY fund_id
+    GROUP BY fund_key
 ),
 fund_rows AS (
     SELECT f.fund_id, f.tambon_code,
@@ -108,14 +115,9 @@ fund_rows AS (
         pol.state_per_member_year, pol.local_per_member_year
     FROM funds f
     CROSS JOIN policies pol
-    LEFT JOIN fund_window w ON w.fund_id = f.fund_id
-    LEFT JOIN (SELECT fund_id, period_index, members_total FROM summaries
-               WHERE period_index BETWEEN {from} AND {to}) cur
-        ON cur.fund_id = w.fund_id AND cur.period_index = w.last_index
-    LEFT JOIN fund_baseline b ON b.fund_id = w.fund_id
-    LEFT JOIN (SELECT fund_id, period_index, members_total FROM summaries
-               WHERE period_index <= {year_ago}) prev
-        ON prev.fund_id = b.fund_id AND prev.period_index = b.baseline_index
+    LEFT JOIN fund_window w ON w.fund_key = f.fund_key
+    LEFT JOIN ({cur}) cur ON cur.fund_key = f.fund_key
+    LEFT JOIN ({prev}) prev ON prev.fund_key = cur.fund_key
     WHERE f.registered_index <= {to} AND pol.name = '{policy}'
 ),
 fund_matching AS (
@@ -268,9 +270,15 @@ pub fn fund_risk(within: Option<&AreaRef>, to: Period, fund_id: Option<&str>) ->
         Some(id) => (format!("fund_id = '{id}'"), format!("f.fund_id = '{id}'")),
         None => ("TRUE".into(), "TRUE".into()),
     };
+    let last = last_report_as_of(
+        to,
+        None,
+        "period, members_total, members_elderly, fund_balance",
+        &fund_filter,
+    );
     format!(
         "WITH fund_window AS (
-    SELECT fund_id,
+    SELECT fund_key,
         COUNT(*) AS reports_last_12,
         SUM(contrib_members) AS contributions,
         SUM(income_total) AS income,
@@ -280,13 +288,7 @@ pub fn fund_risk(within: Option<&AreaRef>, to: Period, fund_id: Option<&str>) ->
         SUM(members_left) AS left_members
     FROM summaries
     WHERE period_index BETWEEN {to} - 11 AND {to} AND {fund_filter}
-    GROUP BY fund_id
-),
-fund_last AS (
-    SELECT fund_id, MAX(period_index) AS last_index
-    FROM summaries
-    WHERE period_index <= {to} AND {fund_filter}
-    GROUP BY fund_id
+    GROUP BY fund_key
 ),
 located AS (
     SELECT f.*, t.district_code, t.province_code, t.region, t.code AS tambon
@@ -295,12 +297,11 @@ located AS (
 SELECT f.fund_id, f.name_th, f.name_en, f.kind, f.tambon_code, f.municipality, f.registered,
     COALESCE(w.reports_last_12, 0) AS reports_last_12,
     w.contributions, w.income, w.benefits, w.admin_costs, w.joined, w.left_members,
-    l.last_index, s.period AS last_period,
+    s.period_index AS last_index, s.period AS last_period,
     s.members_total, s.members_elderly, s.fund_balance
 FROM located f
-LEFT JOIN fund_window w ON w.fund_id = f.fund_id
-LEFT JOIN fund_last l ON l.fund_id = f.fund_id
-LEFT JOIN summaries s ON s.fund_id = l.fund_id AND s.period_index = l.last_index
+LEFT JOIN fund_window w ON w.fund_key = f.fund_key
+LEFT JOIN ({last}) s ON s.fund_key = f.fund_key
 WHERE f.registered_index <= {to} AND {filter} AND {outer_fund_filter}
 ORDER BY f.fund_id"
     )

@@ -5,6 +5,7 @@
 //! indicator needs (a period's month index, cash benefits and income totals, whether a report came on
 //! time, when a fund was first known) are computed here, once.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveTime, TimeZone, Utc};
@@ -54,10 +55,13 @@ pub fn population_schema() -> SchemaRef {
 }
 
 /// `funds`: registered funds with their tambon and the month from which they count as expected to
-/// report (`registered_index`, a [`Period::index`]).
+/// report (`registered_index`, a [`Period::index`]). `fund_key` is a dense integer key (0, 1, 2…
+/// in this table's order) that `summaries` carries too: joins and groupings on it are far cheaper
+/// than on the text id.
 pub fn funds_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("fund_id", DataType::Utf8, false),
+        Field::new("fund_key", DataType::Int32, false),
         Field::new("name_th", DataType::Utf8, false),
         Field::new("name_en", DataType::Utf8, true),
         Field::new("kind", DataType::Utf8, false),
@@ -69,12 +73,20 @@ pub fn funds_schema() -> SchemaRef {
 }
 
 /// `summaries`: the current revision of every fund-month: the canonical measures plus
-/// `period_index`, `benefits_total`, `income_total`, `first_reported_at` and `on_time`.
+/// `fund_key` (the fund's integer key in `funds`), `period_index`, `next_index` (the fund's next
+/// reported month, NULL for its latest report), `benefits_total`, `income_total`,
+/// `first_reported_at` and `on_time`.
+///
+/// `next_index` makes "each fund's last report at or before month X" a plain filter
+/// (`period_index <= X AND (next_index IS NULL OR next_index > X)`) instead of a grouping over
+/// the whole history. Rows are ordered by month, then fund.
 pub fn summaries_schema() -> SchemaRef {
     let mut fields = vec![
         Field::new("fund_id", DataType::Utf8, false),
+        Field::new("fund_key", DataType::Int32, false),
         Field::new("period", DataType::Utf8, false),
         Field::new("period_index", DataType::Int32, false),
+        Field::new("next_index", DataType::Int32, true),
     ];
     let canonical = welfare_model::summary_schema();
     for m in MEASURES {
@@ -174,7 +186,8 @@ pub struct Tables {
     pub policy_list: Vec<Policy>,
     /// The years the population table covers.
     pub population_years: Option<(i32, i32)>,
-    /// The latest month any fund reported.
+    /// The earliest and the latest month any fund reported.
+    pub first_period: Option<Period>,
     pub latest_period: Option<Period>,
     pub summary_rows: usize,
     pub deadline_day: u32,
@@ -205,20 +218,35 @@ impl TablesBuilder {
             .map(|a| a.code.as_str())
             .collect();
         let (population, population_years) = build_population(&tambons, &self.population)?;
-        let mut first_report: std::collections::HashMap<&str, i32> = Default::default();
-        let mut latest: Option<Period> = None;
-        for s in &self.summaries {
-            let idx = s.summary.period.index();
-            first_report
-                .entry(s.summary.fund_id.as_str())
-                .and_modify(|v| *v = (*v).min(idx))
-                .or_insert(idx);
-            latest = latest.max(Some(s.summary.period));
+        let keys: HashMap<&str, i32> = self
+            .funds
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.fund_id.as_str(), i as i32))
+            .collect();
+        if keys.len() != self.funds.len() {
+            return Err(QueryError::Data(
+                "a fund id appears twice among the funds".into(),
+            ));
         }
+        let order = summary_order(&self.summaries, &keys)?;
+        let mut first_report: HashMap<&str, i32> = HashMap::new();
+        for row in &order {
+            let s = &self.summaries[row.row].summary;
+            first_report
+                .entry(s.fund_id.as_str())
+                .or_insert_with(|| s.period.index());
+        }
+        let first = order
+            .first()
+            .map(|row| self.summaries[row.row].summary.period);
+        let latest = order
+            .last()
+            .map(|row| self.summaries[row.row].summary.period);
         let funds = build_funds(&self.funds, &first_report, latest)?;
         let mut summaries = Vec::new();
-        for chunk in self.summaries.chunks(BATCH_ROWS) {
-            summaries.push(build_summaries(chunk, deadline_day)?);
+        for chunk in order.chunks(BATCH_ROWS) {
+            summaries.push(build_summaries(&self.summaries, chunk, deadline_day)?);
         }
         if summaries.is_empty() {
             summaries.push(RecordBatch::new_empty(summaries_schema()));
@@ -232,11 +260,58 @@ impl TablesBuilder {
             policies,
             policy_list: self.policies,
             population_years,
+            first_period: first,
             latest_period: latest,
             summary_rows: self.summaries.len(),
             deadline_day,
         })
     }
+}
+
+/// Where one summary goes in the `summaries` table, with its derived keys.
+struct OrderedRow {
+    row: usize,
+    fund_key: i32,
+    period_index: i32,
+    next_index: Option<i32>,
+}
+
+/// The summaries in table order (month, then fund), each with its fund key and the fund's next
+/// reported month.
+fn summary_order(
+    rows: &[SummaryRow],
+    keys: &HashMap<&str, i32>,
+) -> Result<Vec<OrderedRow>, QueryError> {
+    let mut order = Vec::with_capacity(rows.len());
+    for (row, r) in rows.iter().enumerate() {
+        let id = r.summary.fund_id.as_str();
+        let fund_key = *keys
+            .get(id)
+            .ok_or_else(|| QueryError::Data(format!("summary of unknown fund {id}")))?;
+        order.push(OrderedRow {
+            row,
+            fund_key,
+            period_index: r.summary.period.index(),
+            next_index: None,
+        });
+    }
+    // By fund then month to link each report to the fund's next one…
+    order.sort_unstable_by_key(|o| (o.fund_key, o.period_index));
+    for i in 1..order.len() {
+        if order[i - 1].fund_key == order[i].fund_key {
+            if order[i - 1].period_index == order[i].period_index {
+                let id = &rows[order[i].row].summary.fund_id;
+                return Err(QueryError::Data(format!(
+                    "two current summaries of fund {id} for {}",
+                    rows[order[i].row].summary.period
+                )));
+            }
+            order[i - 1].next_index = Some(order[i].period_index);
+        }
+    }
+    // …then by month so a range of months is a run of neighbouring rows.
+    order.sort_unstable_by_key(|o| (o.period_index, o.fund_key));
+    Ok(order)
 }
 
 fn batch(schema: SchemaRef, columns: Vec<ArrayRef>) -> Result<RecordBatch, QueryError> {
@@ -285,7 +360,7 @@ fn build_population(
     tambons: &[&str],
     rows: &[(String, i32, i64)],
 ) -> Result<(RecordBatch, Option<(i32, i32)>), QueryError> {
-    let mut by_code: std::collections::HashMap<&str, Vec<(i32, i64)>> = Default::default();
+    let mut by_code: HashMap<&str, Vec<(i32, i64)>> = Default::default();
     for (code, year, people) in rows {
         by_code
             .entry(code.as_str())
@@ -332,10 +407,11 @@ fn build_population(
 
 fn build_funds(
     rows: &[FundRow],
-    first_report: &std::collections::HashMap<&str, i32>,
+    first_report: &HashMap<&str, i32>,
     latest: Option<Period>,
 ) -> Result<RecordBatch, QueryError> {
     let mut id = StringBuilder::new();
+    let mut key = Int32Builder::with_capacity(rows.len());
     let mut name_th = StringBuilder::new();
     let mut name_en = StringBuilder::new();
     let mut kind = StringBuilder::new();
@@ -343,7 +419,7 @@ fn build_funds(
     let mut municipality = StringBuilder::new();
     let mut registered_index = Int32Builder::new();
     let mut registered = StringBuilder::new();
-    for f in rows {
+    for (i, f) in rows.iter().enumerate() {
         // Expected to report from registration, or from the first report when that came earlier
         // (or when the registration date is unknown). A fund with neither is expected from the
         // latest month on.
@@ -355,6 +431,7 @@ fn build_funds(
             (None, None) => latest.map_or(i32::MAX, Period::index),
         };
         id.append_value(&f.fund_id);
+        key.append_value(i as i32);
         name_th.append_value(&f.name_th);
         name_en.append_option(f.name_en.as_deref());
         kind.append_value(&f.kind);
@@ -371,6 +448,7 @@ fn build_funds(
         funds_schema(),
         vec![
             Arc::new(id.finish()),
+            Arc::new(key.finish()),
             Arc::new(name_th.finish()),
             Arc::new(name_en.finish()),
             Arc::new(kind.finish()),
@@ -396,15 +474,21 @@ fn money_builder(capacity: usize) -> Decimal128Builder {
     Decimal128Builder::with_capacity(capacity).with_data_type(money_type())
 }
 
-fn build_summaries(rows: &[SummaryRow], deadline_day: u32) -> Result<RecordBatch, QueryError> {
+fn build_summaries(
+    rows: &[SummaryRow],
+    order: &[OrderedRow],
+    deadline_day: u32,
+) -> Result<RecordBatch, QueryError> {
     enum Column {
         Count(Int64Builder),
         Money(Decimal128Builder),
     }
-    let n = rows.len();
+    let n = order.len();
     let mut fund = StringBuilder::with_capacity(n, n * 12);
+    let mut fund_key = Int32Builder::with_capacity(n);
     let mut period = StringBuilder::with_capacity(n, n * 7);
     let mut period_index = Int32Builder::with_capacity(n);
+    let mut next_index = Int32Builder::with_capacity(n);
     let mut measures: Vec<Column> = MEASURES
         .iter()
         .map(|m| {
@@ -422,11 +506,14 @@ fn build_summaries(rows: &[SummaryRow], deadline_day: u32) -> Result<RecordBatch
     let mut first_reported_at = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
     let mut on_time = BooleanBuilder::with_capacity(n);
     let mut source = StringBuilder::new();
-    for row in rows {
+    for o in order {
+        let row = &rows[o.row];
         let s = &row.summary;
         fund.append_value(s.fund_id.as_str());
+        fund_key.append_value(o.fund_key);
         period.append_value(s.period.to_string());
-        period_index.append_value(s.period.index());
+        period_index.append_value(o.period_index);
+        next_index.append_option(o.next_index);
         for (i, column) in measures.iter_mut().enumerate() {
             match (column, s.measure(i)) {
                 (Column::Count(b), MeasureValue::Count(v)) => b.append_option(v),
@@ -447,8 +534,10 @@ fn build_summaries(rows: &[SummaryRow], deadline_day: u32) -> Result<RecordBatch
     }
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(fund.finish()),
+        Arc::new(fund_key.finish()),
         Arc::new(period.finish()),
         Arc::new(period_index.finish()),
+        Arc::new(next_index.finish()),
     ];
     for column in measures {
         columns.push(match column {
