@@ -32,6 +32,10 @@ pub struct AppState {
     pub token: Option<Secret>,
     /// The analytics snapshot; `None` serves no indicators (answers 503).
     pub analytics: Option<Arc<crate::analytics::Analytics>>,
+    /// Coverage maps; `None` serves no maps (answers 503).
+    pub maps: Option<Arc<crate::maps::Maps>>,
+    /// The built map page served at `/`; `None` serves no page.
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -43,6 +47,8 @@ impl AppState {
             connectors: Arc::new(Vec::new()),
             token: None,
             analytics: None,
+            maps: None,
+            web_dir: None,
         }
     }
 }
@@ -174,7 +180,8 @@ pub(crate) fn parse_query<T: DeserializeOwned>(raw: Option<String>) -> Result<T,
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let page = state.web_dir.as_deref().map(crate::maps_api::page_service);
+    let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/v1/areas", get(areas))
@@ -184,16 +191,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/connectors/{id}/run", post(run_connector))
         .route("/api/v1/quarantine", get(quarantine))
         .merge(crate::indicators_api::routes())
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this endpoint does not take that method",
-            )
-        })
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .merge(crate::maps_api::routes());
+    let api = match page {
+        Some(page) => api.fallback_service(page),
+        None => api.fallback(|| async { ApiError::not_found("no such endpoint") }),
+    };
+    api.method_not_allowed_fallback(|| async {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this endpoint does not take that method",
+        )
+    })
+    .layer(TraceLayer::new_for_http())
+    .with_state(state)
 }
 
 /// Liveness: the process answers.

@@ -34,6 +34,8 @@ pub struct Hub {
     pub connectors: Vec<(ConnectorEntry, Arc<dyn Connector>)>,
     pub token: Option<Secret>,
     pub analytics: Arc<Analytics>,
+    pub maps: Arc<crate::maps::Maps>,
+    pub web_dir: std::path::PathBuf,
 }
 
 impl Hub {
@@ -90,7 +92,13 @@ impl Hub {
                 None
             }
         };
+        let maps = Arc::new(crate::maps::Maps::new(
+            store.clone(),
+            config.analytics.risk.clone(),
+        ));
         Ok(Hub {
+            maps,
+            web_dir: config.api.web_dir.clone(),
             store,
             ingestor,
             scheduler,
@@ -108,6 +116,8 @@ impl Hub {
             connectors: self.entries.clone(),
             token: self.token.clone(),
             analytics: Some(self.analytics.clone()),
+            maps: Some(self.maps.clone()),
+            web_dir: Some(self.web_dir.clone()),
         }
     }
 }

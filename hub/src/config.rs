@@ -1,7 +1,7 @@
 //! Configuration: defaults that just work, a TOML file, environment overrides, then command-line flags.
 //!
 //! Precedence, lowest first: built-in defaults < `welfare-hub.toml` (or `--config FILE`) < environment
-//! (`WELFARE_HUB_BIND`, `DATABASE_URL`, `WELFARE_HUB_GEOGRAPHY`, `WELFARE_HUB_LOG_FORMAT`,
+//! (`WELFARE_HUB_BIND`, `DATABASE_URL`, `WELFARE_HUB_GEOGRAPHY`, `WELFARE_HUB_WEB`, `WELFARE_HUB_LOG_FORMAT`,
 //! `WELFARE_HUB_LOG`) < flags.
 
 use std::net::SocketAddr;
@@ -43,12 +43,16 @@ pub struct ApiConfig {
     /// The environment variable holding the bearer token that every changing request must carry.
     /// Without it set, changes over the API are refused.
     pub token_env: String,
+    /// The built map page (`web/dist`, made by `npm ci && npm run build` in `web/`), served at `/`.
+    /// A relative path is taken from the working directory.
+    pub web_dir: PathBuf,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             token_env: "WELFARE_HUB_TOKEN".into(),
+            web_dir: PathBuf::from("web/dist"),
         }
     }
 }
@@ -200,6 +204,9 @@ impl Config {
         }
         if let Some(v) = var("WELFARE_HUB_GEOGRAPHY").filter(|v| !v.is_empty()) {
             self.geography_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var("WELFARE_HUB_WEB").filter(|v| !v.is_empty()) {
+            self.api.web_dir = PathBuf::from(v);
         }
         if let Some(v) = var("WELFARE_HUB_LOG_FORMAT") {
             self.log.format = match v.as_str() {

@@ -82,7 +82,7 @@ fn format_of(text: Option<&str>) -> Result<Format, ApiError> {
     }
 }
 
-fn analytics(state: &AppState) -> Result<&Arc<Analytics>, ApiError> {
+pub(crate) fn analytics(state: &AppState) -> Result<&Arc<Analytics>, ApiError> {
     state.analytics.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -164,7 +164,7 @@ fn parse_period(name: &str, text: &str) -> Result<Period, ApiError> {
 
 /// The months asked: `period`, or `from`/`to`, or by default the latest month whose reports are
 /// due (today in Bangkok, with the configured deadline).
-fn resolve_range(
+pub(crate) fn resolve_range(
     analytics: &Analytics,
     period: Option<&str>,
     from: Option<&str>,
@@ -214,7 +214,7 @@ fn resolve_range(
 }
 
 /// `within=` (a region, a DOPA code or `TH`), checked against the snapshot's areas.
-fn resolve_within(
+pub(crate) fn resolve_within(
     snapshot: &Snapshot,
     name: &str,
     text: Option<&str>,
@@ -251,7 +251,7 @@ fn resolve_rollup(text: Option<&str>, within: Option<&AreaRef>) -> Result<Rollup
     Ok(rollup)
 }
 
-fn policy_name(
+pub(crate) fn policy_name(
     analytics: &Analytics,
     snapshot: &Snapshot,
     text: Option<&str>,

@@ -9,6 +9,8 @@ pub mod demo;
 pub mod geography;
 pub mod indicators_api;
 pub mod ingest;
+pub mod maps;
+pub mod maps_api;
 pub mod pull;
 pub mod scheduler;
 pub mod server;

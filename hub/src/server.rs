@@ -28,6 +28,14 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         .analytics
         .as_ref()
         .map(|a| a.spawn_refresher(shutdown.clone()));
+    // Map geometry takes seconds to build: start now rather than on the first map request.
+    let warm_maps = state.maps.clone().map(|maps| {
+        tokio::spawn(async move {
+            if let Err(e) = maps.geometry().await {
+                tracing::error!(error = %e, "map geometry failed; maps answer 500 until fixed");
+            }
+        })
+    });
     // The URL goes to standard output (people and test harnesses read it there); logs go to stderr.
     println!("Welfare Hub listening on http://{addr}");
     tracing::info!(%addr, connectors = state.connectors.len(), "listening");
@@ -36,7 +44,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop.send(true);
-    for task in schedules.into_iter().chain(refresher) {
+    for task in schedules.into_iter().chain(refresher).chain(warm_maps) {
         task.abort();
     }
     tracing::info!("shut down; closing the store");

@@ -46,6 +46,17 @@ pub enum AreaState {
 }
 
 impl AreaState {
+    /// The state of an area with `funds` registered funds of which `funds_reported` reported.
+    pub fn of(funds: i64, funds_reported: i64) -> Self {
+        if funds == 0 {
+            AreaState::NoFund
+        } else if funds_reported == 0 {
+            AreaState::NoReport
+        } else {
+            AreaState::Value
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AreaState::Value => "value",
@@ -270,13 +281,7 @@ pub async fn area_figures(
         let population = population[i].unwrap_or(0);
         let funds = funds[i].unwrap_or(0);
         let funds_reported = reported[i].unwrap_or(0);
-        let state = if funds == 0 {
-            AreaState::NoFund
-        } else if funds_reported == 0 {
-            AreaState::NoReport
-        } else {
-            AreaState::Value
-        };
+        let state = AreaState::of(funds, funds_reported);
         let members = if state == AreaState::Value {
             members[i]
         } else {

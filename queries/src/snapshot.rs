@@ -172,6 +172,11 @@ impl Snapshot {
         self.tables.latest_period
     }
 
+    /// The first and the latest month any fund reported.
+    pub fn period_span(&self) -> Option<(Period, Period)> {
+        self.tables.first_period.zip(self.tables.latest_period)
+    }
+
     pub fn policies(&self) -> &[Policy] {
         &self.tables.policy_list
     }

@@ -220,3 +220,14 @@ impl TestDb {
         })
     }
 }
+
+/// The repository's root directory.
+pub fn repo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// True when the map page's browser test must run (CI sets it); then a missing browser, npm package
+/// or page build fails it instead of skipping it.
+pub fn browser_required() -> bool {
+    std::env::var("WELFARE_TEST_BROWSER").is_ok_and(|v| v == "1")
+}

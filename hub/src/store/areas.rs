@@ -106,3 +106,46 @@ impl Store {
             .collect()
     }
 }
+
+/// What the maps need from the stored geography: every boundary polygon, and the polygon each
+/// current tambon is drawn with (`geom_code`; several tambons can share one).
+#[derive(Debug, Clone, Default)]
+pub struct MapSource {
+    pub boundaries: Vec<welfare_geo::Boundary>,
+    /// Tambon code → polygon code.
+    pub tambon_polygons: HashMap<String, String>,
+}
+
+impl Store {
+    /// The boundaries and tambon → polygon codes, for building map geometry.
+    pub async fn map_source(&self) -> Result<MapSource, StoreError> {
+        let rows = sqlx::query("SELECT level, code, geometry FROM boundaries ORDER BY level, code")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut boundaries = Vec::with_capacity(rows.len());
+        for r in rows {
+            let level: String = r.try_get(0)?;
+            let code: String = r.try_get(1)?;
+            let geometry: String = r.try_get(2)?;
+            let bad =
+                |what: String| StoreError::Invalid(format!("boundary {level} {code}: {what}"));
+            boundaries.push(welfare_geo::Boundary {
+                level: level.parse::<Level>().map_err(|e| bad(e.to_string()))?,
+                code: code.parse().map_err(|e| bad(format!("{e}")))?,
+                geometry: serde_json::from_str(&geometry).map_err(|e| bad(e.to_string()))?,
+            });
+        }
+        let tambon_polygons = sqlx::query(
+            "SELECT code, geom_code FROM areas WHERE level = 'subdistrict' ORDER BY code",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        Ok(MapSource {
+            boundaries,
+            tambon_polygons,
+        })
+    }
+}

@@ -22,7 +22,7 @@ use log::LevelFilter;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
-pub use areas::AreaListing;
+pub use areas::{AreaListing, MapSource};
 pub use connectors::{ConnectorRecord, FundReference, QuarantineRow, Quarantined};
 pub use geography::GeographyImport;
 pub use ops::{Run, RunCounts, RunStatus};

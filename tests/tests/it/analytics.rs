@@ -16,21 +16,21 @@ use welfare_model::{AreaCode, FundId, FundKind, Money, Period, Summary};
 use welfare_queries::{Eligibility, Policy};
 use welfare_tests::TestDb;
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: String,
+    pub(crate) headers: axum::http::HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
-async fn send(state: &AppState, method: &str, uri: &str, body: Option<&str>) -> Reply {
+pub(crate) async fn send(state: &AppState, method: &str, uri: &str, body: Option<&str>) -> Reply {
     let response = router(state.clone())
         .oneshot(
             Request::builder()
@@ -63,7 +63,7 @@ async fn send(state: &AppState, method: &str, uri: &str, body: Option<&str>) -> 
     }
 }
 
-async fn get(state: &AppState, uri: &str) -> Reply {
+pub(crate) async fn get(state: &AppState, uri: &str) -> Reply {
     send(state, "GET", uri, None).await
 }
 
@@ -110,7 +110,7 @@ fn open_policy() -> Policy {
     }
 }
 
-async fn hub() -> anyhow::Result<(TestDb, Arc<Analytics>, AppState)> {
+pub(crate) async fn hub() -> anyhow::Result<(TestDb, Arc<Analytics>, AppState)> {
     let db = TestDb::sqlite_with_geography().await?;
     db.store
         .upsert_funds(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use welfare_tests::{geography_dir, hub_binary};
+use welfare_tests::{browser_required, geography_dir, hub_binary, repo_dir};
 
 /// The API token the hub under test is started with.
 const TOKEN: &str = "test-token-2568";
@@ -26,6 +26,7 @@ async fn start(args: &[&str]) -> anyhow::Result<(Child, String, Vec<String>)> {
         .args(args)
         .env("WELFARE_HUB_LOG", "warn")
         .env("WELFARE_HUB_TOKEN", TOKEN)
+        .env("WELFARE_HUB_WEB", repo_dir().join("web/dist"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -292,7 +293,60 @@ async fn demo_serves_provinces_that_add_up() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    map_page_in_chromium(&client, &base).await?;
     stop(child).await
+}
+
+/// The map page in headless chromium (`web/e2e/map.e2e.mjs` with playwright-core): it renders the
+/// country by province, drills into Chiang Mai's districts, opens a popup whose coverage equals the
+/// indicators API's, and saves a screenshot.
+async fn map_page_in_chromium(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    let web = repo_dir().join("web");
+    let page = client.get(format!("{base}/")).send().await?;
+    let built = page.status() == 200;
+    let html = page.text().await?;
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let installed = web.join("node_modules/playwright-core").is_dir()
+        && std::path::Path::new(&chromium).exists();
+    let runnable = built && installed;
+    if !runnable && !browser_required() {
+        eprintln!(
+            "SKIPPED the map page's browser test: the page is not built or chromium/playwright-core is \
+             missing (WELFARE_TEST_BROWSER=1 makes this a failure)"
+        );
+        return Ok(());
+    }
+    assert!(built, "the hub does not serve the map page at /: {html}");
+    assert!(html.contains("<html"), "{html}");
+    let screenshot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("map-page.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let output = Command::new("node")
+        .arg(web.join("e2e/map.e2e.mjs"))
+        .arg(base)
+        .arg(&screenshot)
+        .env("CHROMIUM", &chromium)
+        .current_dir(&web)
+        .output()
+        .await
+        .context("running node (Node.js is needed for the browser test)")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stdout}{stderr}");
+    assert!(
+        output.status.success(),
+        "the browser test failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    let size = std::fs::metadata(&screenshot)
+        .with_context(|| format!("the screenshot {}", screenshot.display()))?
+        .len();
+    assert!(size > 20_000, "a screenshot of {size} bytes is not a map");
+    eprintln!(
+        "map page screenshot: {} ({size} bytes)",
+        screenshot.display()
+    );
+    Ok(())
 }
 
 #[tokio::test]

@@ -7,4 +7,5 @@ mod bundle;
 mod e2e;
 mod faults;
 mod ingest;
+mod maps;
 mod store;

@@ -1,0 +1,282 @@
+//! `GET /api/v1/maps/{level}.geojson` and `GET /api/v1/legend`, and the map page at `/`.
+//!
+//! A map answer carries a weak `ETag` made of the snapshot version and the resolved request, so a
+//! browser or proxy revalidates with `If-None-Match` and gets a 304 until the next ingestion; it
+//! comes gzip- or brotli-compressed when the client accepts it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path as UrlPath, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use welfare_model::{AreaRef, Level};
+
+use crate::api::{ApiError, AppState, parse_query};
+use crate::indicators_api::{analytics, policy_name, resolve_range, resolve_within};
+use crate::maps::{Coding, IndicatorKey, MapIndicator, MapRequest, Maps, MapsError};
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/api/v1/maps/{file}", get(map))
+        .route("/api/v1/legend", get(legend))
+}
+
+impl From<MapsError> for ApiError {
+    fn from(e: MapsError) -> Self {
+        match e {
+            MapsError::Query(q) => q.into(),
+            other => {
+                tracing::error!(error = %other, "map failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; the hub's log has the details",
+                )
+            }
+        }
+    }
+}
+
+fn maps(state: &AppState) -> Result<&Arc<Maps>, ApiError> {
+    state.maps.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "this hub serves no maps",
+        )
+    })
+}
+
+fn indicator_of(text: Option<&str>) -> Result<MapIndicator, ApiError> {
+    match text.filter(|t| !t.is_empty()) {
+        None => Ok(MapIndicator::Coverage),
+        Some(t) => MapIndicator::parse(t).ok_or_else(|| {
+            let known: Vec<&str> = MapIndicator::ALL.iter().map(|i| i.as_str()).collect();
+            ApiError::invalid(
+                "indicator",
+                format!("{t:?} is not one of {}", known.join(", ")),
+            )
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapParams {
+    indicator: Option<String>,
+    period: Option<String>,
+    within: Option<String>,
+    zoom: Option<String>,
+    policy: Option<String>,
+}
+
+async fn map(
+    State(state): State<AppState>,
+    UrlPath(file): UrlPath<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let analytics = analytics(&state)?;
+    let maps = maps(&state)?;
+    let level = file
+        .strip_suffix(".geojson")
+        .and_then(|l| l.parse::<Level>().ok())
+        .filter(|l| matches!(l, Level::Province | Level::District | Level::Subdistrict))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no map {file:?}: province.geojson, district.geojson or subdistrict.geojson"
+            ))
+        })?;
+    let q: MapParams = parse_query(raw)?;
+    let indicator = indicator_of(q.indicator.as_deref())?;
+    let snapshot = analytics.current();
+    let range = resolve_range(analytics, q.period.as_deref(), None, None)?;
+    let within = match resolve_within(&snapshot, "within", q.within.as_deref())? {
+        None | Some(AreaRef::Country) => None,
+        Some(AreaRef::Code(code)) if code.level() < level => Some(code),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "within",
+                format!(
+                    "a {level} map is within a province or district holding {level}s, not {other}"
+                ),
+            ));
+        }
+    };
+    let zooms = welfare_geo::MapGeometry::zoom_range();
+    let zoom = match q.zoom.as_deref().filter(|z| !z.is_empty()) {
+        None => MapRequest::default_zoom(level),
+        Some(z) => z
+            .parse::<f64>()
+            .ok()
+            .filter(|z| z.is_finite())
+            .map(|z| (z.floor().clamp(0.0, 24.0) as u8).clamp(*zooms.start(), *zooms.end()))
+            .ok_or_else(|| ApiError::invalid("zoom", format!("{z:?} is not a zoom level")))?,
+    };
+    let policy = policy_name(analytics, &snapshot, q.policy.as_deref())?;
+    let [policy] = <[String; 1]>::try_from(policy)
+        .map_err(|_| ApiError::invalid("policy", "a map shows one policy"))?;
+    let request = MapRequest {
+        level,
+        indicator,
+        query: IndicatorKey {
+            within,
+            period: range.to,
+            policy,
+        },
+        zoom,
+    };
+
+    let etag = etag_of(snapshot.version, &request);
+    let mut response = if not_modified(&headers, &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let rendered = maps.render(&snapshot, &request).await?;
+        let coding = Coding::negotiate(
+            headers
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let body = if rendered.is_compressed(coding) {
+            rendered.body(coding)
+        } else {
+            let r = rendered.clone();
+            tokio::task::spawn_blocking(move || r.body(coding))
+                .await
+                .map_err(|e| MapsError::Geometry(e.to_string()))?
+        };
+        let mut r = body.into_response();
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/geo+json"),
+        );
+        if let Some(c) = coding.header() {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(c));
+        }
+        r
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    // Figures change after a nightly pull: a short freshness, then revalidation by ETag.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300, must-revalidate"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Ok(v) = HeaderValue::from_str(&snapshot.version.to_string()) {
+        h.insert("x-snapshot-version", v);
+    }
+    Ok(response)
+}
+
+/// A weak validator: the same for every content coding of one answer.
+fn etag_of(version: u64, request: &MapRequest) -> String {
+    use std::hash::{Hash, Hasher};
+    // FNV-1a: stable across processes (unlike the std hasher's random keys), so an ETag survives a
+    // restart with the same snapshot version.
+    struct Fnv(u64);
+    impl Hasher for Fnv {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    request.hash(&mut h);
+    format!("W/\"{version}-{:016x}\"", h.finish())
+}
+
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    let weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == "*" || weak(t) == weak(etag))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LegendParams {
+    indicator: Option<String>,
+}
+
+async fn legend(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let q: LegendParams = parse_query(raw)?;
+    let indicator = indicator_of(q.indicator.as_deref())?;
+    let mut r = Json(indicator.legend()).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    Ok(r)
+}
+
+/// The map page's files, with a plain explanation when the page was not built.
+pub fn page_service(web_dir: &Path) -> axum::Router {
+    use tower_http::compression::CompressionLayer;
+    use tower_http::services::{ServeDir, ServeFile};
+    let index = web_dir.join("index.html");
+    if !index.is_file() {
+        tracing::warn!(dir = %web_dir.display(), "the map page is not built: `/` explains how to build it");
+        return axum::Router::new().fallback(|| async {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                "<!doctype html><meta charset=utf-8><title>Welfare Hub</title>\
+                 <p>The map page is not built. Run <code>npm ci &amp;&amp; npm run build</code> in \
+                 <code>web/</code>, or set <code>WELFARE_HUB_WEB</code> to the built directory.\
+                 <p>The API is at <a href=\"/api/v1/areas\">/api/v1/areas</a>.",
+            )
+        });
+    }
+    let files = ServeDir::new(web_dir).not_found_service(axum::routing::any(|| async {
+        ApiError::not_found("no such endpoint or file")
+    }));
+    axum::Router::new()
+        .route_service("/", ServeFile::new(index))
+        .fallback_service(files)
+        .layer(CompressionLayer::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_differ_by_request_and_version_and_match_weakly() {
+        let request = |zoom| MapRequest {
+            level: Level::Province,
+            indicator: MapIndicator::Coverage,
+            query: IndicatorKey {
+                within: None,
+                period: welfare_model::Period::new(2026, 10).unwrap(),
+                policy: "codi-1-1".into(),
+            },
+            zoom,
+        };
+        let a = etag_of(1, &request(5));
+        assert_eq!(a, etag_of(1, &request(5)));
+        assert_ne!(a, etag_of(2, &request(5)));
+        assert_ne!(a, etag_of(1, &request(6)));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&format!("\"x\", {}", a.trim_start_matches("W/"))).unwrap(),
+        );
+        assert!(not_modified(&headers, &a));
+        assert!(!not_modified(&headers, &etag_of(2, &request(5))));
+    }
+}
