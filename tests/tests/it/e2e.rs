@@ -294,8 +294,38 @@ async fn demo_serves_provinces_that_add_up() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    map_payloads_fit_their_budgets(&client, &base).await?;
     map_page_in_chromium(&client, &base).await?;
     stop(child).await
+}
+
+/// The demo's maps, gzipped as a browser gets them: the whole country by tambon at the lowest zoom
+/// within 1.5 MB, the provinces within 150 KB.
+async fn map_payloads_fit_their_budgets(
+    client: &reqwest::Client,
+    base: &str,
+) -> anyhow::Result<()> {
+    for (uri, budget, features) in [
+        ("subdistrict.geojson?zoom=4", 1_500_000, 7_425),
+        ("province.geojson?zoom=4", 150_000, 77),
+        ("province.geojson", 150_000, 77),
+    ] {
+        let url = format!("{base}/api/v1/maps/{uri}");
+        let gz = client
+            .get(&url)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await?;
+        assert_eq!(gz.status(), 200, "{url}");
+        assert_eq!(gz.headers()["content-encoding"], "gzip");
+        let gz = gz.bytes().await?.len();
+        let plain: serde_json::Value = client.get(&url).send().await?.json().await?;
+        let count = plain["features"].as_array().context("features")?.len();
+        assert!(count >= features - 10, "{url}: {count} features");
+        eprintln!("map {uri}: {count} features, {gz} bytes gzipped (budget {budget})");
+        assert!(gz <= budget, "{url}: {gz} bytes gzipped, over {budget}");
+    }
+    Ok(())
 }
 
 /// The map page in headless chromium (`web/e2e/map.e2e.mjs` with playwright-core): it renders the
