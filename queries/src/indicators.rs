@@ -214,8 +214,12 @@ pub async fn area_indicators(
     query: &IndicatorQuery,
     thresholds: &RiskThresholds,
 ) -> Result<Vec<AreaIndicators>, QueryError> {
-    let mut rows = area_figures(snapshot, query).await?;
-    let risk = risk_counts(snapshot, query, thresholds).await?;
+    // Independent statements: run side by side, each on its own partitions.
+    let (mut rows, risk) = futures_util::future::try_join(
+        area_figures(snapshot, query),
+        risk_counts(snapshot, query, thresholds),
+    )
+    .await?;
     for r in &mut rows {
         r.risk = risk.get(&r.code).copied().unwrap_or_default();
     }

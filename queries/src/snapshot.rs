@@ -152,14 +152,24 @@ impl Snapshot {
 
     /// Runs the hub's own SQL to completion.
     pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>, QueryError> {
-        let df = self.ctx.sql(sql).await?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let mut batches = df.collect().await.map_err(QueryError::from_engine)?;
-        if batches.is_empty() {
-            // An empty answer still has its columns.
-            batches.push(RecordBatch::new_empty(schema));
-        }
-        Ok(batches)
+        let ctx = self.ctx.clone();
+        let sql = sql.to_string();
+        // Planning and a plan's single-partition stages run on the task that polls them: a task of
+        // its own lets independent statements of one request (figures and risk) use both cores.
+        tokio::spawn(async move {
+            let df = ctx.sql(&sql).await?;
+            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+            let mut batches = df.collect().await.map_err(QueryError::from_engine)?;
+            if batches.is_empty() {
+                // An empty answer still has its columns.
+                batches.push(RecordBatch::new_empty(schema));
+            }
+            Ok(batches)
+        })
+        .await
+        .map_err(|e| {
+            QueryError::Engine(datafusion::error::DataFusionError::External(Box::new(e)))
+        })?
     }
 
     /// The session of the hub's own SQL (for benchmarks and exports).
