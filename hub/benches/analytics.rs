@@ -21,6 +21,7 @@
 //! `BENCH_DUCKDB=0` to skip DuckDB, `BENCH_PYTHON` (a Python with `duckdb` to use as is),
 //! `BENCH_EXPLAIN=1` to print DataFusion's `EXPLAIN ANALYZE` of statement 1 at national scale.
 
+mod common;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -61,18 +62,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -608,7 +597,7 @@ async fn run_scale(
         explain_analyze(&snapshot, &statements[0]).await?;
     }
     drop(snapshot);
-    let peak_rss_mb = peak_rss_mb();
+    let peak_rss_mb = common::peak_rss_mb("self");
 
     let (mut duck_views, mut duck_tables) = (None, None);
     if let Some(python) = python {

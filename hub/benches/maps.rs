@@ -26,6 +26,7 @@
 //! `BENCH_WRK_CONNECTIONS` (64), `BENCH_NGINX_WORKERS` (the number of cores), `BENCH_START_TIMEOUT`
 //! (seconds to wait for the demo to serve, 900).
 
+mod common;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt as _;
@@ -102,19 +103,6 @@ fn find_tool(name: &str) -> Option<PathBuf> {
 
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Peak resident memory of a process, in MB.
-fn peak_rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn kb(bytes: usize) -> String {
@@ -676,7 +664,7 @@ async fn main() -> anyhow::Result<()> {
         }
         rps.push((*name, *query, body.len(), hub_run, nginx_run));
     }
-    let hub_rss = peak_rss_mb(hub.pid());
+    let hub_rss = common::peak_rss_mb(&hub.pid().to_string());
     drop(nginx_guard);
     drop(hub);
 

@@ -6,6 +6,7 @@
 //! the process's peak resident memory. Environment: `WELFARE_HUB_GEOGRAPHY` (default
 //! `../shared/data/thailand`), `BENCH_MONTHS` (default 120), `BENCH_CONCURRENCY` (default 8).
 
+mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,18 +19,6 @@ use welfare_hub::config::Config;
 use welfare_hub::ingest::ConnectorEntry;
 use welfare_hub::store::{RunStatus, Store};
 use welfare_model::Period;
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -83,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     let mut hub_config = Config::default();
     hub_config.scheduler.concurrency = concurrency;
     let hub = Hub::open(&hub_config, store.clone(), entries.clone()).await?;
-    let rss_before = peak_rss_mb();
+    let rss_before = common::peak_rss_mb("self");
 
     // The nightly pull.
     let started = Instant::now();
@@ -157,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "  peak RSS             {:.0} MB (after setup {:.0} MB; simulator in the same process)",
-        peak_rss_mb(),
+        common::peak_rss_mb("self"),
         rss_before
     );
     Ok(())

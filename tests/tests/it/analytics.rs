@@ -31,12 +31,31 @@ impl Reply {
 }
 
 pub(crate) async fn send(state: &AppState, method: &str, uri: &str, body: Option<&str>) -> Reply {
+    send_with(
+        state,
+        method,
+        uri,
+        &[("content-type", "application/json")],
+        body,
+    )
+    .await
+}
+
+/// A request through the router with these headers.
+pub(crate) async fn send_with(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
     let response = router(state.clone())
         .oneshot(
-            Request::builder()
-                .method(method)
-                .uri(uri)
-                .header("content-type", "application/json")
+            request
                 .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
                 .unwrap(),
         )

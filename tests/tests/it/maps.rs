@@ -6,40 +6,20 @@ use std::collections::HashMap;
 use std::io::Read as _;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::Request;
-use http_body_util::BodyExt;
 use serde_json::Value;
-use tower::ServiceExt;
-use welfare_hub::api::{AppState, router};
+use welfare_hub::api::AppState;
 use welfare_hub::maps::Maps;
 use welfare_queries::RiskThresholds;
 
-use crate::analytics::{get, hub};
+use crate::analytics::{get, hub, send_with};
 
 async fn get_with(
     state: &AppState,
     uri: &str,
     headers: &[(&str, &str)],
 ) -> (u16, axum::http::HeaderMap, Vec<u8>) {
-    let mut request = Request::builder().uri(uri);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let response = router(state.clone())
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, headers, body)
+    let r = send_with(state, "GET", uri, headers, None).await;
+    (r.status.as_u16(), r.headers, r.body)
 }
 
 /// Twice the signed area of a ring (positive when counter-clockwise).
