@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use axum::body::Bytes;
+
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
@@ -279,21 +281,15 @@ impl MapArea {
     }
 }
 
-/// A map request, checked.
+/// A map request, checked: everything that decides a map's bytes for one snapshot (the cache key).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MapRequest {
     pub level: Level,
     pub indicator: MapIndicator,
-    pub query: IndicatorKey,
-    pub zoom: u8,
-}
-
-/// The parts of an indicator query that decide a map's values (hashable, for the cache).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IndicatorKey {
     pub within: Option<AreaCode>,
     pub period: welfare_model::Period,
     pub policy: String,
+    pub zoom: u8,
 }
 
 impl MapRequest {
@@ -310,15 +306,9 @@ impl MapRequest {
 /// A rendered map with its compressed forms, made when first asked.
 #[derive(Debug)]
 pub struct RenderedMap {
-    pub json: bytes_like::Bytes,
-    pub features: usize,
-    gzip: OnceLock<bytes_like::Bytes>,
-    brotli: OnceLock<bytes_like::Bytes>,
-}
-
-/// `axum`'s body bytes type, named once.
-pub mod bytes_like {
-    pub use axum::body::Bytes;
+    pub json: Bytes,
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
 }
 
 /// A content coding the maps answer with.
@@ -367,17 +357,16 @@ impl Coding {
 }
 
 impl RenderedMap {
-    fn new(json: Vec<u8>, features: usize) -> Self {
+    fn new(json: Vec<u8>) -> Self {
         RenderedMap {
             json: json.into(),
-            features,
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
         }
     }
 
     /// The body in `coding`; compressing is CPU work, so call it off the async threads.
-    pub fn body(&self, coding: Coding) -> bytes_like::Bytes {
+    pub fn body(&self, coding: Coding) -> Bytes {
         match coding {
             Coding::Identity => self.json.clone(),
             Coding::Gzip => self
@@ -419,8 +408,11 @@ impl RenderedMap {
 #[derive(Debug, Default)]
 struct Cache {
     version: u64,
-    maps: HashMap<MapRequest, Arc<RenderedMap>>,
+    maps: HashMap<MapRequest, Arc<Slot>>,
 }
+
+/// A rendered map, or the rendering in progress.
+type Slot = OnceCell<Arc<RenderedMap>>;
 
 /// How many rendered maps are kept (a whole-country tambon map is a few MB).
 const CACHE_ENTRIES: usize = 256;
@@ -485,46 +477,49 @@ impl Maps {
         snapshot: &Arc<Snapshot>,
         request: &MapRequest,
     ) -> Result<Arc<RenderedMap>, MapsError> {
-        if let Some(hit) = self.cached(snapshot.version, request) {
-            return Ok(hit);
-        }
+        // Concurrent misses for one map (after a snapshot swap, say) wait for a single rendering.
+        let slot = self.slot(snapshot.version, request);
+        slot.get_or_try_init(|| self.render_now(snapshot, request))
+            .await
+            .cloned()
+    }
+
+    async fn render_now(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        request: &MapRequest,
+    ) -> Result<Arc<RenderedMap>, MapsError> {
         let geometry = self.geometry().await?;
         let query = IndicatorQuery {
             rollup: welfare_queries::Rollup::Level(request.level),
-            within: request
-                .query
-                .within
-                .clone()
-                .map(welfare_model::AreaRef::Code),
-            range: welfare_queries::Range::month(request.query.period),
-            policy: request.query.policy.clone(),
+            within: request.within.clone().map(welfare_model::AreaRef::Code),
+            range: welfare_queries::Range::month(request.period),
+            policy: request.policy.clone(),
         };
         let rows = indicators::area_indicators(snapshot, &query, &self.thresholds).await?;
-        let request_owned = request.clone();
-        let snapshot_owned = snapshot.clone();
-        let rendered = tokio::task::spawn_blocking(move || {
-            render_map(&geometry, &snapshot_owned, &request_owned, &rows)
-        })
-        .await
-        .map_err(|e| MapsError::Geometry(e.to_string()))?;
-        let rendered = Arc::new(rendered);
-        let mut cache = self.cache.lock().expect("map cache lock");
-        if cache.version != snapshot.version {
-            cache.maps.clear();
-            cache.version = snapshot.version;
-        }
-        if cache.maps.len() >= CACHE_ENTRIES {
-            cache.maps.clear();
-        }
-        cache.maps.insert(request.clone(), rendered.clone());
-        Ok(rendered)
+        let request = request.clone();
+        let snapshot = snapshot.clone();
+        let rendered =
+            tokio::task::spawn_blocking(move || render_map(&geometry, &snapshot, &request, &rows))
+                .await
+                .map_err(|e| MapsError::Geometry(e.to_string()))?;
+        Ok(Arc::new(rendered))
     }
 
-    fn cached(&self, version: u64, request: &MapRequest) -> Option<Arc<RenderedMap>> {
-        let cache = self.cache.lock().expect("map cache lock");
-        (cache.version == version)
-            .then(|| cache.maps.get(request).cloned())
-            .flatten()
+    /// The cache slot of a map of `version`. A newer snapshot empties the cache; a request still
+    /// holding an older snapshot gets a slot of its own that is not kept.
+    fn slot(&self, version: u64, request: &MapRequest) -> Arc<Slot> {
+        let mut cache = self.cache.lock().expect("map cache lock");
+        if version > cache.version {
+            cache.maps.clear();
+            cache.version = version;
+        } else if version < cache.version {
+            return Arc::default();
+        }
+        if cache.maps.len() >= CACHE_ENTRIES && !cache.maps.contains_key(request) {
+            cache.maps.clear();
+        }
+        cache.maps.entry(request.clone()).or_default().clone()
     }
 }
 
@@ -590,10 +585,10 @@ pub fn render_map(
     let mut meta = Map::new();
     meta.insert("indicator".into(), request.indicator.as_str().into());
     meta.insert("level".into(), request.level.as_str().into());
-    meta.insert("period".into(), request.query.period.to_string().into());
-    meta.insert("policy".into(), request.query.policy.clone().into());
+    meta.insert("period".into(), request.period.to_string().into());
+    meta.insert("policy".into(), request.policy.clone().into());
     meta.insert("zoom".into(), request.zoom.into());
-    if let Some(w) = &request.query.within {
+    if let Some(w) = &request.within {
         meta.insert("within".into(), w.as_str().into());
     }
     let mut periods = Map::new();
@@ -606,7 +601,7 @@ pub fn render_map(
 
     let mut out = Vec::with_capacity(layer.features.len() * 1024);
     write_feature_collection(&mut out, properties.iter().map(|(f, p)| (*f, p)), &meta);
-    RenderedMap::new(out, properties.len())
+    RenderedMap::new(out)
 }
 
 fn feature_properties(request: &MapRequest, p: &Polygon) -> Map<String, Json> {

@@ -17,7 +17,7 @@ use welfare_model::{AreaRef, Level};
 
 use crate::api::{ApiError, AppState, parse_query};
 use crate::indicators_api::{analytics, policy_name, resolve_range, resolve_within};
-use crate::maps::{Coding, IndicatorKey, MapIndicator, MapRequest, Maps, MapsError};
+use crate::maps::{Coding, MapIndicator, MapRequest, Maps, MapsError};
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -114,7 +114,10 @@ async fn map(
             .parse::<f64>()
             .ok()
             .filter(|z| z.is_finite())
-            .map(|z| (z.floor().clamp(0.0, 24.0) as u8).clamp(*zooms.start(), *zooms.end()))
+            .map(|z| {
+                z.floor()
+                    .clamp(f64::from(*zooms.start()), f64::from(*zooms.end())) as u8
+            })
             .ok_or_else(|| ApiError::invalid("zoom", format!("{z:?} is not a zoom level")))?,
     };
     let policy = policy_name(analytics, &snapshot, q.policy.as_deref())?;
@@ -123,11 +126,9 @@ async fn map(
     let request = MapRequest {
         level,
         indicator,
-        query: IndicatorKey {
-            within,
-            period: range.to,
-            policy,
-        },
+        within,
+        period: range.to,
+        policy,
         zoom,
     };
 
@@ -260,11 +261,9 @@ mod tests {
         let request = |zoom| MapRequest {
             level: Level::Province,
             indicator: MapIndicator::Coverage,
-            query: IndicatorKey {
-                within: None,
-                period: welfare_model::Period::new(2026, 10).unwrap(),
-                policy: "codi-1-1".into(),
-            },
+            within: None,
+            period: welfare_model::Period::new(2026, 10).unwrap(),
+            policy: "codi-1-1".into(),
             zoom,
         };
         let a = etag_of(1, &request(5));
