@@ -868,11 +868,13 @@ impl Inner {
             vec![SourcedBatch {
                 rows: batch,
                 locations,
+                tambons: Vec::new(),
             }]
         };
         Ok(Pull {
             batches,
             rejected,
+            unrecognised: Vec::new(),
             cursor: None,
         })
     }

@@ -905,6 +905,7 @@ impl<'a> Gathered<'a> {
         self.batches.push(SourcedBatch {
             rows,
             locations: std::mem::take(&mut self.locations),
+            tambons: Vec::new(),
         });
         Ok(())
     }
@@ -936,6 +937,7 @@ impl<'a> Gathered<'a> {
         Ok(Pull {
             batches: self.batches,
             rejected: self.rejected,
+            unrecognised: Vec::new(),
             cursor,
         })
     }

@@ -21,4 +21,6 @@ pub mod source;
 pub mod sql;
 
 pub use config::SourceConfig;
-pub use source::{Connector, ConnectorError, Cursor, Pull, Rejected, Secret, SourcedBatch};
+pub use source::{
+    Connector, ConnectorError, Cursor, Pull, Rejected, Secret, SourcedBatch, UnrecognisedColumn,
+};

@@ -39,6 +39,20 @@ pub struct Rejected {
 pub struct SourcedBatch {
     pub rows: RecordBatch,
     pub locations: Vec<String>,
+    /// The tambon each row declares (a 6-digit DOPA code, as the source wrote it once its digits are
+    /// read), for the hub to compare with the fund's registered tambon. Empty when the source has no
+    /// tambon column; else `tambons[i]` belongs to row `i` (`None`: the row left it blank).
+    pub tambons: Vec<Option<String>>,
+}
+
+/// A column (or field) of the source that feeds no canonical field and is not ignored by the
+/// configuration: reported on the run so an operator sees it the same night.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnrecognisedColumn {
+    /// Where the heading is: `report.csv line 3 column 7`, `report.xlsx sheet สรุป cell G3`.
+    pub location: String,
+    /// The heading as written.
+    pub heading: String,
 }
 
 /// The result of one pull.
@@ -46,6 +60,8 @@ pub struct SourcedBatch {
 pub struct Pull {
     pub batches: Vec<SourcedBatch>,
     pub rejected: Vec<Rejected>,
+    /// Columns that feed nothing (see [`UnrecognisedColumn`]).
+    pub unrecognised: Vec<UnrecognisedColumn>,
     /// The cursor to save once these rows are committed; `None` keeps the previous one.
     pub cursor: Option<Cursor>,
 }

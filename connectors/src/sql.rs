@@ -1490,6 +1490,7 @@ impl SqlConnector {
             batches.push(SourcedBatch {
                 rows,
                 locations: locations.to_vec(),
+                tambons: Vec::new(),
             });
         }
         tracing::debug!(
@@ -1501,6 +1502,7 @@ impl SqlConnector {
         Ok(Pull {
             batches,
             rejected,
+            unrecognised: Vec::new(),
             cursor: next_cursor,
         })
     }

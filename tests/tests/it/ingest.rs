@@ -49,8 +49,10 @@ fn pull(rows: &[Summary], rejected: Vec<Rejected>, cursor: &str) -> Pull {
             locations: (0..rows.len())
                 .map(|i| format!("test line {}", i + 2))
                 .collect(),
+            tambons: Vec::new(),
         }],
         rejected,
+        unrecognised: Vec::new(),
         cursor: Some(Cursor(cursor.into())),
     }
 }
