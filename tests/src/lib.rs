@@ -1,6 +1,8 @@
 //! Shared helpers of the end-to-end tests: where the geography bundle is, throwaway stores on SQLite
 //! and PostgreSQL, and the real `welfare-hub` binary.
 
+pub mod corpus;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
