@@ -4,6 +4,7 @@
 //! - [`mapping`]: one way to read fields and values from any source (Thai and English names, Thai
 //!   digits, Buddhist-era dates, baht amounts).
 //! - [`batch`]: canonical summaries as Arrow batches.
+//! - [`pipeline`]: the pull pipeline every kind shares (mapping, batching, the content digest).
 //! - [`config`]: the configuration of a source, tagged by kind, which builds its connector.
 //! - one module per kind: [`file`], [`http_json`], [`sql`].
 //! - [`simulator`]: stand-ins for the fund systems (demo data, report files, APIs, a bookkeeping
@@ -16,6 +17,7 @@ pub mod config;
 pub mod file;
 pub mod http_json;
 pub mod mapping;
+pub mod pipeline;
 pub mod simulator;
 pub mod source;
 pub mod sql;
