@@ -12,7 +12,7 @@ use arrow_schema::DataType;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::thai::ascii_digits;
+use crate::thai::{NumberError, NumberProblem, quoted, read_number};
 
 /// Arrow precision and scale of money: `Decimal128(18, 2)`.
 pub const MONEY_PRECISION: u8 = 18;
@@ -25,15 +25,24 @@ const MAX_SATANG: i64 = 999_999_999_999_999_999;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Money(Decimal);
 
+/// Why a value is not an amount of baht; the message quotes the value as written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("{0:?} is not an amount of baht")]
-    NotANumber(String),
-    #[error("{0:?} has more than two decimal places; baht amounts are exact to the satang")]
+    /// Text that is not a plain decimal (exponent, letter O, European separators, formula, ...).
+    #[error(transparent)]
+    Written(#[from] NumberError),
+    #[error("{} has more than two decimal places; baht amounts are exact to the satang", quoted(.0))]
     TooPrecise(String),
-    #[error("{0:?} is too large for Decimal128(18, 2)")]
+    #[error("{} is too large for Decimal128(18, 2)", quoted(.0))]
     TooLarge(String),
 }
+
+/// Unit words a clerk writes before or after an amount.
+const BAHT_UNITS: [&str; 4] = ["บาท", "฿", "THB", "baht"];
+
+/// How far a spreadsheet float may sit from a satang value and still be that value: binary floats
+/// cannot hold 0.10 exactly, and sums of them drift (`0.1 + 0.2`), but by far less than this.
+const FLOAT_NOISE: f64 = 1e-6;
 
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
@@ -94,36 +103,51 @@ impl Money {
     }
 
     /// Reads an amount as a clerk writes it: `1,234.50`, `฿1,234.50`, `1,234.50 บาท`, Thai digits, a
-    /// leading minus or accounting parentheses for negatives. Empty text is not an amount.
+    /// leading minus or accounting parentheses for negatives, at most two decimals in the text (`1.000`
+    /// is refused: it may be a European thousand). Everything else [`read_number`] refuses is refused.
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
-        let ascii = ascii_digits(text);
-        let mut body = ascii.trim();
-        for unit in ["บาท", "฿", "thb", "THB", "baht", "Baht"] {
-            body = body.trim_start_matches(unit).trim_end_matches(unit).trim();
+        let number = read_number(text, &BAHT_UNITS)?;
+        if number.fraction.len() > MONEY_SCALE as usize {
+            return Err(MoneyError::TooPrecise(text.to_string()));
         }
-        let (negative, body) = match body.strip_prefix('(').and_then(|b| b.strip_suffix(')')) {
-            Some(inner) => (true, inner.trim()),
-            None => (false, body),
-        };
-        let body = body.trim_start_matches('฿').trim();
-        let cleaned: String = body.chars().filter(|c| *c != ',' && *c != ' ').collect();
-        let valid = !cleaned.is_empty()
-            && cleaned
-                .trim_start_matches(['-', '+'])
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.')
-            && cleaned.matches('.').count() <= 1;
-        if !valid {
-            return Err(MoneyError::NotANumber(text.to_string()));
+        let too_large = || MoneyError::TooLarge(text.to_string());
+        let mut value = Decimal::from_str_exact(&format!(
+            "{}.{}",
+            number.integer,
+            if number.fraction.is_empty() {
+                "0"
+            } else {
+                &number.fraction
+            }
+        ))
+        .map_err(|_| too_large())?;
+        if number.negative && !value.is_zero() {
+            value = -value;
         }
-        let value =
-            Decimal::from_str(&cleaned).map_err(|_| MoneyError::NotANumber(text.to_string()))?;
-        let value = if negative { -value } else { value };
-        Money::from_decimal(value).map_err(|e| match e {
-            MoneyError::TooPrecise(_) => MoneyError::TooPrecise(text.to_string()),
-            MoneyError::TooLarge(_) => MoneyError::TooLarge(text.to_string()),
-            other => other,
-        })
+        Money::from_decimal(value).map_err(|_| too_large())
+    }
+
+    /// An amount a spreadsheet stored as a binary float: the satang value within float noise of it
+    /// (`1234.5000000001` is 1234.50), refused when it has a real third decimal (`1.005`) or is not
+    /// finite.
+    pub fn from_f64(value: f64) -> Result<Self, MoneyError> {
+        let text = value.to_string();
+        if !value.is_finite() {
+            return Err(MoneyError::Written(NumberError {
+                text,
+                problem: NumberProblem::NotFinite,
+            }));
+        }
+        let satang = (value * 100.0).round();
+        // Far from zero a float's own spacing exceeds the noise allowance; allow a few steps of it.
+        let allowance = FLOAT_NOISE.max(value.abs() * 4.0 * f64::EPSILON);
+        if (value - satang / 100.0).abs() > allowance {
+            return Err(MoneyError::TooPrecise(text));
+        }
+        if satang.abs() > MAX_SATANG as f64 {
+            return Err(MoneyError::TooLarge(text));
+        }
+        Ok(Money::from_satang(satang as i64))
     }
 }
 
@@ -213,35 +237,75 @@ mod tests {
         for (text, satang) in [
             ("1234.50", 123_450),
             ("1,234.50", 123_450),
+            ("1,234,567.50", 123_456_750),
             ("฿1,234.50", 123_450),
             ("฿ 1,234.5", 123_450),
             ("1,234.50 บาท", 123_450),
+            ("บาท 12", 1_200),
             ("๑,๒๓๔.๕๐ บาท", 123_450),
+            ("  12.00  ", 1_200),
             ("-20", -2_000),
             ("(20.00)", -2_000),
+            ("(฿1,000)", -100_000),
+            ("-0", 0),
             ("0", 0),
             ("1 000 000", 100_000_000),
             ("9999999999999999.99", 999_999_999_999_999_999),
         ] {
             assert_eq!(Money::parse(text).unwrap().satang(), satang, "{text}");
         }
-        assert!(matches!(
-            Money::parse("1.005"),
-            Err(MoneyError::TooPrecise(_))
-        ));
-        assert!(matches!(
-            Money::parse("abc"),
-            Err(MoneyError::NotANumber(_))
-        ));
-        assert!(matches!(Money::parse(""), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(
-            Money::parse("1.2.3"),
-            Err(MoneyError::NotANumber(_))
-        ));
-        assert!(matches!(
-            Money::parse("10000000000000000"),
-            Err(MoneyError::TooLarge(_))
-        ));
+        assert!(!Money::parse("-0").unwrap().is_negative());
+    }
+
+    #[test]
+    fn refuses_what_could_be_misread() {
+        for (text, words) in [
+            ("1.005", "\"1.005\" has more than two decimal places"),
+            ("1.000", "\"1.000\" has more than two decimal places"),
+            ("abc", "\"abc\" is not a number"),
+            ("", "\"\" is empty"),
+            ("1.2.3", "\"1.2.3\" uses European separators"),
+            ("1.234,50", "\"1.234,50\" uses European separators"),
+            ("1 234,50", "\"1 234,50\" uses European separators"),
+            (
+                "12,34.5",
+                "\"12,34.5\" has a thousands separator in the wrong place",
+            ),
+            ("1e309", "\"1e309\" is written with an exponent"),
+            ("NaN", "\"NaN\" is not a finite number"),
+            ("inf", "\"inf\" is not a finite number"),
+            ("1O0", "\"1O0\" has the letter O"),
+            ("=SUM(A1:A3)", "\"=SUM(A1:A3)\" is formula text"),
+            ("#VALUE!", "\"#VALUE!\" is a spreadsheet error cell"),
+            ("10000000000000000", "\"10000000000000000\" is too large"),
+        ] {
+            let err = Money::parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(words), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn spreadsheet_floats_within_noise_are_satang() {
+        for (value, satang) in [
+            (1234.5000000001, 123_450),
+            (0.1 + 0.2, 30),
+            (1234.4999999999, 123_450),
+            (-12.5, -1_250),
+            (1_234_567_890_123.45, 123_456_789_012_345),
+            (0.0, 0),
+        ] {
+            assert_eq!(Money::from_f64(value).unwrap().satang(), satang, "{value}");
+        }
+        for (value, words) in [
+            (1.005, "\"1.005\" has more than two decimal places"),
+            (0.001, "\"0.001\" has more than two decimal places"),
+            (f64::NAN, "\"NaN\" is not a finite number"),
+            (f64::INFINITY, "\"inf\" is not a finite number"),
+            (1e300, "is too large"),
+        ] {
+            let err = Money::from_f64(value).unwrap_err().to_string();
+            assert!(err.contains(words), "{value}: {err}");
+        }
     }
 
     #[test]

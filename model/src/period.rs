@@ -2,6 +2,11 @@
 //!
 //! Fund reports write months in many ways: `2025-10`, `10/2568`, `ต.ค. ๒๕๖๘`, `ตุลาคม 2568`, `Oct 2025`,
 //! `15/10/2568`. [`Period::parse`] reads all of them; [`fmt::Display`] always writes `YYYY-MM`.
+//!
+//! Years: four digits from 2400 on are Buddhist era (2568 → 2025), below are Common Era. Two-digit years
+//! are Buddhist era, as Thai documents abbreviate them (`ต.ค. 68` → October 2568 → 2025), unless marked
+//! `ค.ศ.`/`AD`/`CE`. An era mark that contradicts the year (`พ.ศ. 2025`, `ค.ศ. 2568`) is refused, never
+//! guessed around.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,7 +14,7 @@ use std::str::FromStr;
 use chrono::{Datelike, FixedOffset, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::thai::{BUDDHIST_ERA_OFFSET, ascii_digits};
+use crate::thai::{BUDDHIST_ERA_OFFSET, ascii_digits, quoted};
 
 /// The earliest and latest Gregorian years the hub accepts; anything outside is a typo or a wrong era.
 pub const FIRST_YEAR: i32 = 1950;
@@ -22,23 +27,29 @@ pub struct Period {
     month: u32,
 }
 
-/// Why a text is not a period; the message quotes the text.
+/// Why a text is not a period; the message quotes the text as written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeriodError {
-    #[error("{0:?} is not a month: expected e.g. 2025-10, 10/2568, ต.ค. 2568 or ตุลาคม 2568")]
+    #[error(
+        "{} is not a month: expected e.g. 2025-10, 10/2568, ต.ค. 2568 or ตุลาคม 2568",
+        quoted(.0)
+    )]
     Unrecognised(String),
-    #[error("{text:?}: month {month} is not between 1 and 12")]
+    #[error("{}: month {month} is not between 1 and 12", quoted(.text))]
     BadMonth { text: String, month: u32 },
     #[error(
-        "{text:?}: year {year} (CE) is outside {FIRST_YEAR}–{LAST_YEAR}; is the era (พ.ศ./ค.ศ.) right?"
+        "{}: year {year} (CE) is outside {FIRST_YEAR}–{LAST_YEAR}; is the era (พ.ศ./ค.ศ.) right?",
+        quoted(.text)
     )]
     YearOutOfRange { text: String, year: i32 },
-    #[error("{text:?}: year {year} contradicts its era mark ({era})")]
+    #[error("{}: year {year} contradicts its era mark ({era})", quoted(.text))]
     EraMismatch {
         text: String,
         year: i32,
         era: &'static str,
     },
+    #[error("{}: two era marks that contradict each other (พ.ศ. and ค.ศ.)", quoted(.0))]
+    TwoEras(String),
 }
 
 /// Full Thai month names, then the dotted abbreviations written without dots, then English.
@@ -133,22 +144,28 @@ impl Period {
         }
 
         let mut era = None;
-        for (mark, e) in [
-            ("พศ", Era::Buddhist),
-            ("คศ", Era::Common),
-            ("be", Era::Buddhist),
-            ("ad", Era::Common),
-            ("ce", Era::Common),
-        ] {
-            // Only strip an era mark that is not itself part of a month name ("december" has "ce").
-            if letters.ends_with(mark) && !is_month_name(&letters) {
-                letters.truncate(letters.len() - mark.len());
-                era = Some(e);
-            } else if let Some(rest) = letters.strip_prefix(mark)
-                && !is_month_name(&letters)
-            {
-                letters = rest.to_string();
-                era = Some(e);
+        // Marks may sit before or after the month (`ต.ค. พ.ศ. 2568`, `พ.ศ. 2568 ต.ค.`), more than one.
+        while let Some((rest, e)) = strip_era(&letters) {
+            if era.is_some_and(|seen| seen != e) {
+                return Err(PeriodError::TwoEras(text.to_string()));
+            }
+            letters = rest;
+            era = Some(e);
+        }
+        // An era mark speaks for the four-digit year whatever else the text holds (`ค.ศ. 2568`).
+        for year in numbers.iter().filter(|n| n.len() == 4) {
+            let written = parse_number(year, text)? as i32;
+            let contradicted = match era {
+                Some(Era::Buddhist) if written < 2400 => Some("พ.ศ."),
+                Some(Era::Common) if written >= 2400 => Some("ค.ศ."),
+                _ => None,
+            };
+            if let Some(era) = contradicted {
+                return Err(PeriodError::EraMismatch {
+                    text: text.to_string(),
+                    year: written,
+                    era,
+                });
             }
         }
         if let Some(rest) = letters.strip_prefix("เดือน") {
@@ -177,20 +194,6 @@ impl Period {
         let year = match (year_text.len(), era) {
             (2, Some(Era::Common)) => 2000 + written,
             (2, _) => 2500 + written - BUDDHIST_ERA_OFFSET,
-            (4, Some(Era::Buddhist)) if written < 2400 => {
-                return Err(PeriodError::EraMismatch {
-                    text: text.to_string(),
-                    year: written,
-                    era: "พ.ศ.",
-                });
-            }
-            (4, Some(Era::Common)) if written >= 2400 => {
-                return Err(PeriodError::EraMismatch {
-                    text: text.to_string(),
-                    year: written,
-                    era: "ค.ศ.",
-                });
-            }
             // A four-digit year from 2400 on can only be Buddhist era: CE 2400 is centuries away.
             (4, _) if written >= 2400 => written - BUDDHIST_ERA_OFFSET,
             (4, _) => written,
@@ -327,6 +330,28 @@ fn parse_number(digits: &str, text: &str) -> Result<u32, PeriodError> {
         .map_err(|_| PeriodError::Unrecognised(text.to_string()))
 }
 
+/// The letters without one era mark at their start or end, and the era it marks. A mark that is part
+/// of a month name ("december" ends in "ce") is not one.
+fn strip_era(letters: &str) -> Option<(String, Era)> {
+    if is_month_name(letters) {
+        return None;
+    }
+    [
+        ("พศ", Era::Buddhist),
+        ("คศ", Era::Common),
+        ("be", Era::Buddhist),
+        ("ad", Era::Common),
+        ("ce", Era::Common),
+    ]
+    .into_iter()
+    .find_map(|(mark, era)| {
+        letters
+            .strip_suffix(mark)
+            .or_else(|| letters.strip_prefix(mark))
+            .map(|rest| (rest.to_string(), era))
+    })
+}
+
 fn is_month_name(letters: &str) -> bool {
     month_by_name(letters).is_some()
 }
@@ -450,7 +475,61 @@ mod tests {
             "2025-10-01-02",
         ] {
             let err = Period::parse(text).unwrap_err();
-            assert!(err.to_string().contains(&format!("{text:?}")), "{err}");
+            assert!(err.to_string().starts_with(&quoted(text)), "{err}");
+        }
+    }
+
+    #[test]
+    fn era_marks_must_agree_with_the_year() {
+        for (text, message) in [
+            (
+                "ต.ค. พ.ศ. 2025",
+                "\"ต.ค. พ.ศ. 2025\": year 2025 contradicts its era mark (พ.ศ.)",
+            ),
+            (
+                "October 2568 ค.ศ.",
+                "\"October 2568 ค.ศ.\": year 2568 contradicts its era mark (ค.ศ.)",
+            ),
+            (
+                "ค.ศ. 2568",
+                "\"ค.ศ. 2568\": year 2568 contradicts its era mark (ค.ศ.)",
+            ),
+            (
+                "BE 2025",
+                "\"BE 2025\": year 2025 contradicts its era mark (พ.ศ.)",
+            ),
+            (
+                "CE 2568",
+                "\"CE 2568\": year 2568 contradicts its era mark (ค.ศ.)",
+            ),
+            (
+                "10/2568 AD",
+                "\"10/2568 AD\": year 2568 contradicts its era mark (ค.ศ.)",
+            ),
+            (
+                "กุมภาพันธ์ พ.ศ. 2024",
+                "\"กุมภาพันธ์ พ.ศ. 2024\": year 2024 contradicts its era mark (พ.ศ.)",
+            ),
+            (
+                "ต.ค. พ.ศ. 2568 ค.ศ.",
+                "\"ต.ค. พ.ศ. 2568 ค.ศ.\": two era marks that contradict each other (พ.ศ. and ค.ศ.)",
+            ),
+            ("2568-13", "\"2568-13\": month 13 is not between 1 and 12"),
+            ("0/2568", "\"0/2568\": month 0 is not between 1 and 12"),
+        ] {
+            assert_eq!(Period::parse(text).unwrap_err().to_string(), message);
+        }
+        for (text, period) in [
+            ("ต.ค. พ.ศ. 2568", "2025-10"),
+            ("ค.ศ. 2025 ต.ค.", "2025-10"),
+            ("October 2025 AD", "2025-10"),
+            ("10/2568 BE", "2025-10"),
+            ("December CE 2024", "2024-12"),
+            ("ต.ค. ค.ศ. 25", "2025-10"),
+            ("ธ.ค. 67", "2024-12"),
+            ("10/68", "2025-10"),
+        ] {
+            assert_eq!(p(text), period, "{text}");
         }
     }
 

@@ -3,12 +3,13 @@
 //! Everything the API returns as rows goes through [`Output`]: the indicator builders fill one, and
 //! user SQL results come as Arrow batches already. One writer per format serves both.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanBuilder, Decimal128Builder, Float64Builder, Int64Builder,
-    RecordBatch, StringBuilder,
+    RecordBatch, StringArray, StringBuilder,
 };
 use datafusion::arrow::compute::{cast, concat_batches};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -203,7 +204,8 @@ pub fn batches_to_json_rows(batches: &[RecordBatch]) -> Result<Vec<serde_json::V
 }
 
 /// CSV for Excel: UTF-8 with a byte-order mark (so Excel reads Thai), a header row, decimals written
-/// exactly.
+/// exactly, and no live formulas: text cells (headings included) go through [`neutralised`]; numbers,
+/// negative money among them, are not text and stay as they are.
 pub fn to_csv(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, QueryError> {
     let mut out = Vec::from("\u{feff}".as_bytes());
     {
@@ -211,14 +213,72 @@ pub fn to_csv(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, Qu
             .with_header(true)
             .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%:z".to_string())
             .build(&mut out);
+        let safe_schema = neutral_schema(schema);
         if batches.is_empty() {
-            writer.write(&RecordBatch::new_empty(schema.clone()))?;
+            writer.write(&RecordBatch::new_empty(safe_schema.clone()))?;
         }
         for b in batches {
-            writer.write(b)?;
+            writer.write(&neutral_batch(&safe_schema, b)?)?;
         }
     }
     Ok(out)
+}
+
+/// The first characters that make a spreadsheet read a cell as a formula (or, tab and CR, hide one).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A text cell as an export writes it: one a spreadsheet would run as a formula gets a leading `'`,
+/// which Excel and LibreOffice show as text (OWASP's advice on CSV injection). Names stay stored as
+/// written; only exports change.
+pub fn neutralised(text: &str) -> Cow<'_, str> {
+    if text.starts_with(FORMULA_STARTS) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn is_text(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => is_text(values),
+        _ => false,
+    }
+}
+
+/// The schema an export writes: headings neutralised, text columns as plain UTF-8.
+fn neutral_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let data_type = if is_text(f.data_type()) {
+                DataType::Utf8
+            } else {
+                f.data_type().clone()
+            };
+            Field::new(neutralised(f.name()), data_type, true)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// `batch` with every text cell neutralised, under `schema` (from [`neutral_schema`]).
+fn neutral_batch(schema: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch, QueryError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|column| {
+            if !is_text(column.data_type()) {
+                return Ok(column.clone());
+            }
+            let text = cast(column, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            let safe: StringArray = text.iter().map(|v| v.map(neutralised)).collect();
+            Ok(Arc::new(safe) as ArrayRef)
+        })
+        .collect::<Result<Vec<_>, QueryError>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 /// An Arrow IPC stream.
@@ -316,5 +376,91 @@ impl Columns {
                     .map_err(|e| QueryError::Data(format!("{name}: {e}")))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_exports_carry_no_live_formulas() {
+        let mut out = Output::with_columns(&[
+            ("name", ColumnType::Text),
+            ("balance", ColumnType::Money),
+            ("members", ColumnType::Int),
+        ]);
+        for (name, balance) in [
+            ("=HYPERLINK(\"http://x\",\"y\")", "-12.50"),
+            ("+1", "0"),
+            ("-x", "1234.50"),
+            ("@SUM(1)", "-0.01"),
+            ("\tx", "1"),
+            ("\rx", "2"),
+            ("กองทุนสวัสดิการชุมชนตำบลบ้านใหม่", "-99.00"),
+            ("a=b", "3"),
+        ] {
+            out.rows.push(vec![
+                Value::Text(Some(name.to_string())),
+                Value::Money(Some(Money::parse(balance).unwrap())),
+                Value::Int(Some(-3)),
+            ]);
+        }
+        out.rows.push(vec![
+            Value::Text(None),
+            Value::Money(None),
+            Value::Int(None),
+        ]);
+        let batch = out.to_batch().unwrap();
+        let csv = String::from_utf8(to_csv(&batch.schema(), &[batch]).unwrap()).unwrap();
+        assert_eq!(
+            csv,
+            "\u{feff}name,balance,members\n\
+             \"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",-12.50,-3\n\
+             '+1,0.00,-3\n\
+             '-x,1234.50,-3\n\
+             '@SUM(1),-0.01,-3\n\
+             '\tx,1.00,-3\n\
+             \"'\rx\",2.00,-3\n\
+             กองทุนสวัสดิการชุมชนตำบลบ้านใหม่,-99.00,-3\n\
+             a=b,3.00,-3\n\
+             ,,\n"
+        );
+    }
+
+    #[test]
+    fn headings_and_every_text_type_are_neutralised() {
+        use datafusion::arrow::array::{DictionaryArray, LargeStringArray, StringViewArray};
+        use datafusion::arrow::datatypes::Int32Type;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("=cmd", DataType::LargeUtf8, true),
+            Field::new("view", DataType::Utf8View, true),
+            Field::new(
+                "dict",
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                true,
+            ),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(LargeStringArray::from(vec!["=1+1"])),
+                Arc::new(StringViewArray::from(vec!["@x"])),
+                Arc::new(DictionaryArray::<Int32Type>::from_iter(["-2"])),
+            ],
+        )
+        .unwrap();
+        let csv = String::from_utf8(to_csv(&schema, &[batch]).unwrap()).unwrap();
+        assert_eq!(csv, "\u{feff}'=cmd,view,dict\n'=1+1,'@x,'-2\n");
+        let empty = String::from_utf8(to_csv(&schema, &[]).unwrap()).unwrap();
+        assert_eq!(empty, "\u{feff}'=cmd,view,dict\n");
+    }
+
+    #[test]
+    fn neutralised_only_touches_formula_starts() {
+        assert_eq!(neutralised("=1"), "'=1");
+        assert_eq!(neutralised("กองทุน"), "กองทุน");
+        assert_eq!(neutralised(""), "");
+        assert!(matches!(neutralised("F500101"), Cow::Borrowed(_)));
     }
 }
