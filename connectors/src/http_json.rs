@@ -34,24 +34,23 @@ use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use url::Url;
-use welfare_model::{FundId, Period, Summary};
+use welfare_model::{FundId, Period};
 
-use crate::batch::to_batch;
-use crate::mapping::{FieldMapping, RawRecord, RawValue, RecordMapper, Target, parse_timestamp};
-use crate::source::{Connector, ConnectorError, Cursor, Pull, Rejected, Secret, SourcedBatch};
+use crate::mapping::{
+    FieldMapping, HeaderDefaults, RawRecord, RawValue, RecordMapper, Target, parse_timestamp,
+};
+use crate::pipeline::{ContentDigest, DIGEST_PREFIX, PullBuilder};
+use crate::source::{
+    Connector, ConnectorError, Cursor, Pull, Rejected, Secret, UnrecognisedColumn,
+};
 
-/// Rows per Arrow batch handed to the hub.
-const BATCH_ROWS: usize = 8_192;
 /// A listing longer than this is a server that never says "last page".
 const MAX_PAGES: u32 = 100_000;
 /// 429 answers retried within one pull before giving up.
 const MAX_THROTTLED_RETRIES: u32 = 3;
 /// The longest `Retry-After` honoured: longer waits are the hub's retry loop's business.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-/// Cursors made from a digest of all records start with this.
-const DIGEST_PREFIX: &str = "sha256:";
 
 /// The configuration of an `http_json` source.
 ///
@@ -103,6 +102,9 @@ pub struct HttpJsonConfig {
     /// Source field names for canonical fields (`members_total = "สมาชิกทั้งหมด"`).
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
+    /// Record fields that feed nothing on purpose (`ignore = ["remark"]`): not reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
 }
 
 /// Credentials for the API. Only the names of environment variables are configured.
@@ -207,6 +209,7 @@ impl HttpJsonConfig {
             request_timeout_secs: default_request_timeout(),
             fund_id: None,
             fields: BTreeMap::new(),
+            ignore: Vec::new(),
         }
     }
 
@@ -288,7 +291,7 @@ impl HttpJsonConfig {
             .transpose()
             .map_err(|e| config(e.to_string()))?;
         Ok(HttpJsonConnector {
-            mapping: FieldMapping::new(&self.fields)?,
+            mapping: FieldMapping::new(&self.fields)?.with_ignored(&self.ignore),
             mapper,
             url,
             auth,
@@ -765,18 +768,19 @@ impl HttpJsonConnector {
 /// What a pull has gathered so far.
 struct Gathered<'a> {
     connector: &'a HttpJsonConnector,
-    /// Source field name → target, resolved once per pull (resolving scans every alias).
-    names: HashMap<String, Option<Target>>,
-    rows: Vec<Summary>,
-    locations: Vec<String>,
-    batches: Vec<SourcedBatch>,
-    rejected: Vec<Rejected>,
-    /// Where each (fund, month) was delivered: (page, record).
+    pull: PullBuilder,
+    /// The field names of the last record and their targets: records of one API share their
+    /// names, so the header checks run once per set of names, not per record.
+    names: Vec<String>,
+    targets: Vec<Option<Target>>,
+    /// Field names already reported as unrecognised.
+    reported: HashSet<String>,
+    /// Where each (fund, month) was delivered: (page, record), to notice a listing that shifted.
     seen: HashMap<(FundId, Period), (u32, usize)>,
     /// Records at or before this are skipped (a cursor field without a since parameter).
     skip_through: Option<CursorKey>,
     newest: Option<(CursorKey, String)>,
-    digest: Option<Sha256>,
+    digest: Option<ContentDigest>,
 }
 
 impl<'a> Gathered<'a> {
@@ -784,27 +788,46 @@ impl<'a> Gathered<'a> {
         let filter_here = connector.cursor_field.is_some() && connector.since_param.is_none();
         Gathered {
             connector,
-            names: HashMap::new(),
-            rows: Vec::new(),
-            locations: Vec::new(),
-            batches: Vec::new(),
-            rejected: Vec::new(),
+            pull: PullBuilder::new(connector.mapper.clone()),
+            names: Vec::new(),
+            targets: Vec::new(),
+            reported: HashSet::new(),
             seen: HashMap::new(),
             skip_through: since
                 .filter(|_| filter_here)
                 .map(|c| CursorKey::of_text(&c.0)),
             newest: None,
-            digest: connector.cursor_field.is_none().then(Sha256::new),
+            digest: connector.cursor_field.is_none().then(ContentDigest::new),
         }
     }
 
-    fn resolve(&mut self, name: &str) -> Option<Target> {
-        if let Some(t) = self.names.get(name) {
-            return *t;
+    /// The targets of a record's field names, refusing an ambiguous name or two names for one
+    /// field; a name that feeds nothing is reported once, where it was first seen.
+    fn targets(
+        &mut self,
+        names: Vec<String>,
+        location: &str,
+    ) -> Result<Vec<Option<Target>>, ConnectorError> {
+        if names != self.names {
+            let map = self
+                .connector
+                .mapping
+                .map_header(&names, HeaderDefaults::PER_RECORD)
+                .map_err(|e| {
+                    ConnectorError::Content(format!("{} {location}: {e}", self.connector.url))
+                })?;
+            for i in map.unrecognised {
+                if self.reported.insert(names[i].clone()) {
+                    self.pull.unrecognised(UnrecognisedColumn {
+                        location: location.to_string(),
+                        heading: names[i].clone(),
+                    });
+                }
+            }
+            self.names = names;
+            self.targets = map.targets;
         }
-        let t = self.connector.mapping.resolve(name);
-        self.names.insert(name.to_string(), t);
-        t
+        Ok(self.targets.clone())
     }
 
     /// Takes record `k` (from 1) of page `page`.
@@ -823,23 +846,24 @@ impl<'a> Gathered<'a> {
             digest.update(record.to_string().as_bytes());
             digest.update(b"\n");
         }
+        let plain = format!("page {page} record {k}");
         let object = match record {
             Value::Object(object) => object,
             other => {
-                self.rejected.push(Rejected {
-                    location: format!("page {page} record {k}"),
+                self.pull.reject(Rejected {
+                    location: plain,
                     reason: "the record is not a JSON object".into(),
                     raw: other,
                 });
                 return Ok(());
             }
         };
+        let targets = self.targets(object.keys().cloned().collect(), &plain)?;
         let mut fields = Vec::with_capacity(object.len());
         // `page 2 record 7 (fund_code=F100101, month=2568-10)`: the source's own key values.
-        let mut location = format!("page {page} record {k}");
+        let mut location = plain;
         let plain = location.len();
-        for (name, value) in object {
-            let target = self.resolve(&name);
+        for ((name, value), target) in object.into_iter().zip(targets) {
             if matches!(
                 target,
                 Some(Target::FundId | Target::Period | Target::Year | Target::Month)
@@ -859,67 +883,28 @@ impl<'a> Gathered<'a> {
             location.push(')');
         }
         let raw = RawRecord { location, fields };
-        let summary = match self.connector.mapper.map(&raw) {
-            Ok(s) => s,
-            Err(rejected) => {
-                self.rejected.push(rejected);
-                return Ok(());
-            }
-        };
-        let key = (summary.fund_id.clone(), summary.period);
-        match self.seen.get(&key) {
-            Some(&(p, j)) if p == page => self.rejected.push(Rejected {
-                reason: format!(
-                    "fund {} month {} is also record {j} of this page",
-                    key.0, key.1
-                ),
-                raw: raw.raw_json(),
-                location: raw.location,
-            }),
-            Some(&(p, j)) => {
-                return Err(ConnectorError::Inconsistent(format!(
-                    "{}: fund {} month {} came as page {p} record {j} and again as page {page} record {k}: the listing shifted between pages",
-                    self.connector.url, key.0, key.1
-                )));
-            }
-            None => {
-                self.seen.insert(key, (page, k));
-                self.rows.push(summary);
-                self.locations.push(raw.location);
-                if self.rows.len() >= BATCH_ROWS {
-                    self.flush()?;
+        // A repeat on one page is the hub's to judge; on another page the listing moved under us.
+        if let Some(key) = self.pull.push_keyed(&raw, &[])? {
+            match self.seen.get(&key) {
+                Some(&(p, j)) if p != page => {
+                    return Err(ConnectorError::Inconsistent(format!(
+                        "{}: fund {} month {} came as page {p} record {j} and again as page {page} record {k}: the listing shifted between pages",
+                        self.connector.url, key.0, key.1
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    self.seen.insert(key, (page, k));
                 }
             }
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), ConnectorError> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let rows = to_batch(&self.rows).map_err(|e| {
-            ConnectorError::Content(format!("{}: cannot batch rows: {e}", self.connector.url))
-        })?;
-        self.rows.clear();
-        self.batches.push(SourcedBatch {
-            rows,
-            locations: std::mem::take(&mut self.locations),
-            tambons: Vec::new(),
-        });
-        Ok(())
-    }
-
     fn finish(mut self, since: Option<&Cursor>) -> Result<Pull, ConnectorError> {
-        self.flush()?;
         let cursor = match self.digest.take() {
             Some(digest) => {
-                let hex: String = digest
-                    .finalize()
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                let cursor = Cursor(format!("{DIGEST_PREFIX}{hex}"));
+                let cursor = Cursor(digest.finish());
                 if since == Some(&cursor) {
                     // Nothing changed since the last pull: deliver nothing again.
                     return Ok(Pull {
@@ -934,12 +919,7 @@ impl<'a> Gathered<'a> {
                 .map(|(_, text)| Cursor(text))
                 .or_else(|| since.cloned()),
         };
-        Ok(Pull {
-            batches: self.batches,
-            rejected: self.rejected,
-            unrecognised: Vec::new(),
-            cursor,
-        })
+        self.pull.finish(cursor)
     }
 }
 
@@ -1088,7 +1068,7 @@ mod tests {
 
     use chrono::TimeZone;
     use serde_json::json;
-    use welfare_model::Money;
+    use welfare_model::{Money, Summary};
 
     use super::*;
     use crate::batch::from_batch;

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::batch::to_batch;
 use crate::mapping::{RawRecord, RecordMapper, Target};
 use crate::source::{ConnectorError, Cursor, Pull, Rejected, SourcedBatch, UnrecognisedColumn};
-use welfare_model::Summary;
+use welfare_model::{FundId, Period, Summary};
 
 /// Summaries per Arrow batch handed to the hub.
 pub const BATCH_ROWS: usize = 4096;
@@ -58,8 +58,19 @@ impl PullBuilder {
     /// Maps one record. `cells[i]` is where field `i` is (may be empty, or shorter than the
     /// fields): a rejection caused by one value points at its cell, else at the record.
     pub fn push(&mut self, record: &RawRecord, cells: &[String]) -> Result<(), ConnectorError> {
+        self.push_keyed(record, cells).map(|_| ())
+    }
+
+    /// Like [`PullBuilder::push`], and answers the fund and month of an accepted record (for a kind
+    /// that checks its own paging).
+    pub fn push_keyed(
+        &mut self,
+        record: &RawRecord,
+        cells: &[String],
+    ) -> Result<Option<(FundId, Period)>, ConnectorError> {
         match self.mapper.map_record(record) {
             Ok(mapped) => {
+                let key = (mapped.summary.fund_id.clone(), mapped.summary.period);
                 self.declares_tambon |= record
                     .fields
                     .iter()
@@ -70,6 +81,7 @@ impl PullBuilder {
                 if self.rows.len() >= self.batch_rows {
                     self.flush()?;
                 }
+                Ok(Some(key))
             }
             Err(boxed) => {
                 let (mut rejected, culprit) = *boxed;
@@ -77,9 +89,9 @@ impl PullBuilder {
                     rejected.location = cell.clone();
                 }
                 self.rejected.push(rejected);
+                Ok(None)
             }
         }
-        Ok(())
     }
 
     /// A row the kind itself could not read (a value its source could not decode, a record that is

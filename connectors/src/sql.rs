@@ -22,7 +22,8 @@
 //! | `cursor_column` | none | result column whose largest value becomes the next cursor |
 //! | `initial_cursor` | none | value bound to `:cursor` before the first cursor exists |
 //! | `fund_id` | none | the fund of a one-fund database, used when rows carry no fund id |
-//! | `fields` | `{}` | canonical field → result column (otherwise the built-in Thai/English names) |
+//! | `fields` | `{}` | canonical field → result column (otherwise recognised from the column's name) |
+//! | `ignore` | `[]` | result columns that feed nothing on purpose (others are reported as unrecognised) |
 //! | `timeout_secs` | 60 | connecting, querying and reading all rows must finish within this |
 //! | `max_rows` | none | a pull returning more rows fails instead of filling memory |
 //!
@@ -47,10 +48,14 @@
 //! **Values.** Each column is read by its database type (integers, exact `DECIMAL`/`NUMERIC`, floats,
 //! text, dates, date-times; `TIMESTAMP`/`TIMESTAMPTZ` as Bangkok wall-clock time; a MySQL zero date
 //! as empty), then everything else — names, Thai digits, Buddhist-era years — goes through
-//! [`crate::mapping`]. A row that cannot be read is rejected, never the pull.
+//! [`crate::mapping`] and [`crate::pipeline`]. A row that cannot be read is rejected, never the
+//! pull. A result without a fund id column (unless `fund_id` is configured), a period (or year and
+//! month) or `members_total`, a column name meaning two fields, or two columns for one field is a
+//! configuration error of the query; columns feeding nothing are reported as unrecognised. Repeats
+//! of one fund and month are passed on: the hub judges them.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
@@ -60,7 +65,6 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use futures_core::stream::BoxStream;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sqlx::error::UnexpectedNullError;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlRow};
 use sqlx::postgres::{PgConnectOptions, PgRow};
@@ -70,11 +74,15 @@ use sqlx::{
     PgConnection, Postgres, Row, SqlSafeStr, SqlStr, Sqlite, SqliteConnection, Statement, TypeInfo,
     ValueRef,
 };
-use welfare_model::{FundId, Period};
+use welfare_model::FundId;
 
-use crate::batch::to_batch;
-use crate::mapping::{FieldMapping, RawRecord, RawValue, RecordMapper, Target, bangkok, fold_name};
-use crate::source::{Connector, ConnectorError, Cursor, Pull, Rejected, Secret, SourcedBatch};
+use crate::mapping::{
+    FieldMapping, HeaderDefaults, RawRecord, RawValue, RecordMapper, Target, bangkok,
+};
+use crate::pipeline::{ContentDigest, PullBuilder};
+use crate::source::{
+    Connector, ConnectorError, Cursor, Pull, Rejected, Secret, UnrecognisedColumn,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,6 +106,9 @@ pub struct SqlConfig {
     /// Source field names for canonical fields (`members_total = "mem_total"`).
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
+    /// Result columns that feed nothing on purpose (`ignore = ["org_name"]`): not reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
     /// Connecting, querying and reading must finish within this many seconds.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
@@ -121,6 +132,7 @@ impl SqlConfig {
             initial_cursor: None,
             fund_id: None,
             fields: BTreeMap::new(),
+            ignore: Vec::new(),
             timeout_secs: default_timeout_secs(),
             max_rows: None,
         }
@@ -927,7 +939,7 @@ impl SqlConnector {
         if config.max_rows == Some(0) {
             return Err(ConnectorError::Config("max_rows must be at least 1".into()));
         }
-        let mapping = FieldMapping::new(&config.fields)?;
+        let mapping = FieldMapping::new(&config.fields)?.with_ignored(&config.ignore);
         let mut mapper = RecordMapper::new(source.clone());
         mapper.fund_id = config
             .fund_id
@@ -1376,32 +1388,43 @@ impl SqlConnector {
         Ok(Table { columns, rows })
     }
 
-    /// The target of each result column. The cursor column is the source's bookkeeping: it feeds
-    /// a canonical field only when `fields` names it (`updated_at` is otherwise an alias of
-    /// `reported_at`).
-    fn targets(&self, columns: &[ColumnInfo], cursor: Option<usize>) -> Vec<Option<Target>> {
-        columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let named = self
-                    .config
-                    .fields
-                    .values()
-                    .any(|f| fold_name(f) == fold_name(&c.name));
-                if Some(i) == cursor && !named {
-                    None
-                } else {
-                    self.mapping.resolve(&c.name)
-                }
-            })
-            .collect()
+    /// The target of each result column, refusing what [`FieldMapping::map_header`] refuses (the
+    /// query is the configuration: a configuration error). The cursor column is the source's
+    /// bookkeeping, ignored unless `fields` names it (`updated_at` would otherwise read as
+    /// `reported_at`). Columns feeding nothing are reported.
+    fn header(
+        &self,
+        columns: &[ColumnInfo],
+        cursor: Option<usize>,
+        pull: &mut PullBuilder,
+    ) -> Result<Vec<Option<Target>>, ConnectorError> {
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        let ignored: Vec<String> = cursor.map(|i| names[i].clone()).into_iter().collect();
+        let defaults = HeaderDefaults {
+            fund_id: self.config.fund_id.is_some(),
+            period: false,
+            members_total_required: true,
+        };
+        let map = self
+            .mapping
+            .clone()
+            .with_ignored(&ignored)
+            .map_header(&names, defaults)
+            .map_err(|e| ConnectorError::Config(format!("the query's result columns: {e}")))?;
+        for i in map.unrecognised {
+            pull.unrecognised(UnrecognisedColumn {
+                location: format!("query column {} ({})", i + 1, names[i]),
+                heading: names[i].clone(),
+            });
+        }
+        Ok(map.targets)
     }
 
     /// Rows → summaries, rejections and the next cursor.
     fn to_pull(&self, table: Table, since: Option<&Cursor>) -> Result<Pull, ConnectorError> {
         let cursor_at = self.cursor_index(&table.columns)?;
-        let targets = self.targets(&table.columns, cursor_at);
+        let mut pull = PullBuilder::new(self.mapper.clone());
+        let targets = self.header(&table.columns, cursor_at, &mut pull)?;
         let next_cursor = match cursor_at {
             Some(at) => table
                 .rows
@@ -1424,10 +1447,6 @@ impl SqlConnector {
             }
         };
 
-        let mut summaries = Vec::new();
-        let mut locations = Vec::new();
-        let mut rejected = Vec::new();
-        let mut seen: HashMap<(FundId, Period), String> = HashMap::new();
         for (n, cells) in table.rows.into_iter().enumerate() {
             let location = location(n + 1, &table.columns, &targets, &cells);
             let mut problem = None;
@@ -1449,62 +1468,17 @@ impl SqlConnector {
                 fields.push((column.name.clone(), *target, value));
             }
             let record = RawRecord { location, fields };
-            if let Some(reason) = problem {
-                rejected.push(Rejected {
-                    location: record.location.clone(),
+            match problem {
+                Some(reason) => pull.reject(Rejected {
                     reason,
                     raw: record.raw_json(),
-                });
-                continue;
-            }
-            match self.mapper.map(&record) {
-                Ok(summary) => {
-                    let key = (summary.fund_id.clone(), summary.period);
-                    if let Some(first) = seen.get(&key) {
-                        rejected.push(Rejected {
-                            location: record.location.clone(),
-                            reason: format!(
-                                "fund {} period {} again (first at {first})",
-                                key.0, key.1
-                            ),
-                            raw: record.raw_json(),
-                        });
-                        continue;
-                    }
-                    seen.insert(key, record.location.clone());
-                    summaries.push(summary);
-                    locations.push(record.location);
-                }
-                Err(r) => rejected.push(r),
+                    location: record.location,
+                }),
+                None => pull.push(&record, &[])?,
             }
         }
-
-        const BATCH_ROWS: usize = 10_000;
-        let mut batches = Vec::new();
-        for (rows, locations) in summaries
-            .chunks(BATCH_ROWS)
-            .zip(locations.chunks(BATCH_ROWS))
-        {
-            let rows = to_batch(rows)
-                .map_err(|e| ConnectorError::Content(format!("building the batch: {e}")))?;
-            batches.push(SourcedBatch {
-                rows,
-                locations: locations.to_vec(),
-                tambons: Vec::new(),
-            });
-        }
-        tracing::debug!(
-            source = %self.source,
-            rows = summaries.len(),
-            rejected = rejected.len(),
-            "sql pull"
-        );
-        Ok(Pull {
-            batches,
-            rejected,
-            unrecognised: Vec::new(),
-            cursor: next_cursor,
-        })
+        tracing::debug!(source = %self.source, rows = pull.row_count(), "sql pull");
+        pull.finish(next_cursor)
     }
 }
 
@@ -1559,22 +1533,17 @@ fn location(
 
 /// A digest of a whole result (names, types and values), for sources without a cursor column.
 fn digest(table: &Table) -> String {
-    let mut hasher = Sha256::new();
+    let mut digest = ContentDigest::new();
     for c in &table.columns {
-        hasher.update(format!("{}\u{1f}{}\u{1e}", c.name, c.type_name));
+        digest.update(format!("{}\u{1f}{}\u{1e}", c.name, c.type_name).as_bytes());
     }
     for row in &table.rows {
         for cell in row {
-            hasher.update(format!("{cell:?}\u{1f}"));
+            digest.update(format!("{cell:?}\u{1f}").as_bytes());
         }
-        hasher.update("\u{1e}");
+        digest.update("\u{1e}".as_bytes());
     }
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
+    digest.finish()
 }
 
 #[async_trait]
@@ -1606,7 +1575,7 @@ pub(crate) mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
-    use welfare_model::Summary;
+    use welfare_model::{Period, Summary};
 
     use super::*;
     use crate::batch::from_batch;

@@ -27,6 +27,8 @@ use super::Target;
 #[repr(u8)]
 enum Key {
     Code,
+    /// `id`, `no`, `เลขที่`: an identifier only with a word saying of what (`fund id`).
+    Number,
     Fund,
     Tambon,
     Name,
@@ -152,11 +154,11 @@ const WORDS: &[(&str, &[Key])] = &[
     ("yyyymm", &[]),
     // Identifiers and names.
     ("รหัส", &[Code]),
-    ("เลขที่", &[Code]),
-    ("หมายเลข", &[Code]),
+    ("เลขที่", &[Number]),
+    ("หมายเลข", &[Number]),
     ("code", &[Code]),
-    ("id", &[Code]),
-    ("no", &[Code]),
+    ("id", &[Number]),
+    ("no", &[Number]),
     ("กองทุน", &[Fund]),
     ("องค์กร", &[Fund]),
     ("fund", &[Fund]),
@@ -397,8 +399,12 @@ const fn k(keys: &[Key]) -> Keys {
 const PAID: &[Key] = &[Benefit, Money, Cost];
 
 const RULES: &[Rule] = &[
-    rule("fund_id", &[k(&[Code]), k(&[Fund])], &[Fund, Code]),
-    rule("tambon", &[k(&[Tambon, Code])], &[]),
+    rule("fund_id", &[k(&[Code]), k(&[Fund])], &[Fund, Code, Number]),
+    rule(
+        "tambon",
+        &[k(&[Tambon, Code]), k(&[Tambon, Number])],
+        &[Code, Number],
+    ),
     rule(
         "period",
         &[k(&[Period]), k(&[Month])],
@@ -564,7 +570,7 @@ pub(super) fn recognise(heading: &str) -> Result<Option<Target>, Vec<&'static st
         // No field explains the whole heading. An identifier or a name of something else
         // (`รหัสสมาชิก`, `ชื่อกองทุน`) is just not a figure; two fields' key words in one heading are
         // two fields in one column.
-        if keys.has(Code) || keys.has(Name) {
+        if keys.has(Code) || keys.has(Number) || keys.has(Name) {
             return Ok(None);
         }
         let partial: Vec<(&'static str, Keys)> = RULES
@@ -615,6 +621,10 @@ mod tests {
         ("เลขที่กองทุน", Some("fund_id")),
         ("ชื่อกองทุน", None),
         ("รหัสสมาชิก", None),
+        ("id", None),
+        ("No.", None),
+        ("record_id", None),
+        ("tambon_id", Some("tambon")),
         // Tambon.
         ("รหัสตำบล", Some("tambon")),
         ("ตำบล (รหัส)", Some("tambon")),
