@@ -34,7 +34,7 @@ pub struct AppState {
     pub analytics: Option<Arc<crate::analytics::Analytics>>,
     /// Coverage maps; `None` serves no maps (answers 503).
     pub maps: Option<Arc<crate::maps::Maps>>,
-    /// The built map page served at `/`; `None` serves no page.
+    /// A directory to serve the map page from; `None` serves the page built into the binary.
     pub web_dir: Option<std::path::PathBuf>,
 }
 
@@ -180,7 +180,7 @@ pub(crate) fn parse_query<T: DeserializeOwned>(raw: Option<String>) -> Result<T,
 }
 
 pub fn router(state: AppState) -> Router {
-    let page = state.web_dir.as_deref().map(crate::maps_api::page_service);
+    let page = crate::page::page_service(state.web_dir.as_deref());
     let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -192,19 +192,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/quarantine", get(quarantine))
         .merge(crate::indicators_api::routes())
         .merge(crate::maps_api::routes());
-    let api = match page {
-        Some(page) => api.fallback_service(page),
-        None => api.fallback(|| async { ApiError::not_found("no such endpoint") }),
-    };
-    api.method_not_allowed_fallback(|| async {
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this endpoint does not take that method",
-        )
-    })
-    .layer(TraceLayer::new_for_http())
-    .with_state(state)
+    // Any other path is the page's (whose unknown files are a JSON 404).
+    let api = api
+        .fallback_service(page)
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        });
+    crate::hygiene::layered(api.with_state(state)).layer(TraceLayer::new_for_http())
 }
 
 /// Liveness: the process answers.

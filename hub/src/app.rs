@@ -35,7 +35,8 @@ pub struct Hub {
     pub token: Option<Secret>,
     pub analytics: Arc<Analytics>,
     pub maps: Arc<crate::maps::Maps>,
-    pub web_dir: std::path::PathBuf,
+    /// Where the map page is read from; `None` serves the page built into the binary.
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 impl Hub {
@@ -117,7 +118,7 @@ impl Hub {
             token: self.token.clone(),
             analytics: Some(self.analytics.clone()),
             maps: Some(self.maps.clone()),
-            web_dir: Some(self.web_dir.clone()),
+            web_dir: self.web_dir.clone(),
         }
     }
 }

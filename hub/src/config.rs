@@ -43,16 +43,17 @@ pub struct ApiConfig {
     /// The environment variable holding the bearer token that every changing request must carry.
     /// Without it set, changes over the API are refused.
     pub token_env: String,
-    /// The built map page (`web/dist`, made by `npm ci && npm run build` in `web/`), served at `/`.
-    /// A relative path is taken from the working directory.
-    pub web_dir: PathBuf,
+    /// A directory to serve the map page from instead of the page built into the binary (for page
+    /// development: `npm run build` in `web/` writes `web/dist`). A relative path is taken from the
+    /// working directory.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             token_env: "WELFARE_HUB_TOKEN".into(),
-            web_dir: PathBuf::from("web/dist"),
+            web_dir: None,
         }
     }
 }
@@ -206,7 +207,7 @@ impl Config {
             self.geography_dir = PathBuf::from(v);
         }
         if let Some(v) = var("WELFARE_HUB_WEB").filter(|v| !v.is_empty()) {
-            self.api.web_dir = PathBuf::from(v);
+            self.api.web_dir = Some(PathBuf::from(v));
         }
         if let Some(v) = var("WELFARE_HUB_LOG_FORMAT") {
             self.log.format = match v.as_str() {

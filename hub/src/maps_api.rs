@@ -1,10 +1,9 @@
-//! `GET /api/v1/maps/{level}.geojson` and `GET /api/v1/legend`, and the map page at `/`.
+//! `GET /api/v1/maps/{level}.geojson` and `GET /api/v1/legend` (the map page at `/` is `page`'s).
 //!
 //! A map answer carries a weak `ETag` made of the snapshot version and the resolved request, so a
 //! browser or proxy revalidates with `If-None-Match` and gets a 304 until the next ingestion; it
 //! comes gzip- or brotli-compressed when the client accepts it.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::Json;
@@ -223,33 +222,6 @@ async fn legend(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
         HeaderValue::from_static("public, max-age=3600"),
     );
     Ok(r)
-}
-
-/// The map page's files, with a plain explanation when the page was not built.
-pub fn page_service(web_dir: &Path) -> axum::Router {
-    use tower_http::compression::CompressionLayer;
-    use tower_http::services::{ServeDir, ServeFile};
-    let index = web_dir.join("index.html");
-    if !index.is_file() {
-        tracing::warn!(dir = %web_dir.display(), "the map page is not built: `/` explains how to build it");
-        return axum::Router::new().fallback(|| async {
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                "<!doctype html><meta charset=utf-8><title>Welfare Hub</title>\
-                 <p>The map page is not built. Run <code>npm ci &amp;&amp; npm run build</code> in \
-                 <code>web/</code>, or set <code>WELFARE_HUB_WEB</code> to the built directory.\
-                 <p>The API is at <a href=\"/api/v1/areas\">/api/v1/areas</a>.",
-            )
-        });
-    }
-    let files = ServeDir::new(web_dir).not_found_service(axum::routing::any(|| async {
-        ApiError::not_found("no such endpoint or file")
-    }));
-    axum::Router::new()
-        .route_service("/", ServeFile::new(index))
-        .fallback_service(files)
-        .layer(CompressionLayer::new())
 }
 
 #[cfg(test)]

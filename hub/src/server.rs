@@ -1,7 +1,16 @@
 //! Serving: bind, announce the URL, serve until SIGTERM or Ctrl-C, then drain in-flight requests.
+//!
+//! The HTTP/1 server is hyper's, set up here rather than through `axum::serve` for the limits that
+//! one does not expose: how long a client may take to send a request head (which also closes idle
+//! keep-alive connections: slowloris), and how large a head may grow before hyper refuses it itself.
+//! Heads within hyper's limits but over the hub's are refused by `hygiene` with a JSON answer.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::api::{AppState, router};
@@ -40,9 +49,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     println!("Welfare Hub listening on http://{addr}");
     tracing::info!(%addr, connectors = state.connectors.len(), "listening");
     let store = state.store.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve_http(listener, router(state), shutdown_signal()).await;
     let _ = stop.send(true);
     for task in schedules.into_iter().chain(refresher).chain(warm_maps) {
         task.abort();
@@ -50,6 +57,67 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     tracing::info!("shut down; closing the store");
     store.close().await;
     Ok(())
+}
+
+/// How long a client may take to send a whole request head, and how long an idle keep-alive
+/// connection stays open.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight requests get to finish after a shutdown signal.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// hyper's own ceiling on a request head: above it hyper answers an empty 431 and closes. It is
+/// well over the hub's limits (`hygiene::MAX_URI_BYTES` + `MAX_HEADER_BYTES`), so that those answer
+/// in JSON, and small enough that 1,000 connections cannot hold much memory with their heads.
+const MAX_HEAD_BUFFER: usize = 128 * 1024;
+/// hyper's own ceiling on header lines (above it, an empty 431); the hub's is `hygiene::MAX_HEADERS`.
+const MAX_HEADER_LINES: usize = 2 * crate::hygiene::MAX_HEADERS;
+
+/// Serves `app` on `listener` over HTTP/1.1 until `shutdown` completes, then stops accepting and
+/// gives in-flight requests `DRAIN_TIMEOUT` to finish.
+pub async fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BUFFER)
+        .max_headers(MAX_HEADER_LINES)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still running {DRAIN_TIMEOUT:?} after the shutdown signal were cut"
+        );
+    }
 }
 
 async fn shutdown_signal() {

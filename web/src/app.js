@@ -4,8 +4,13 @@
 //
 // For tests: window.__map is the MapLibre map; <body data-map-state="loading|ready|error"
 // data-level="province|district|subdistrict" data-feature-count="N" data-period="YYYY-MM">.
-import { Map as MapLibreMap, Popup, NavigationControl } from 'maplibre-gl';
+import { Map as MapLibreMap, Popup, NavigationControl, setWorkerUrl } from 'maplibre-gl';
 import { INDICATORS, STRINGS } from './i18n.js';
+
+// The worker's name carries a hash of its bytes (build.mjs defines it), so the hub can serve it
+// `immutable` like app.js; it is loaded from the page's own folder.
+// eslint-disable-next-line no-undef
+setWorkerUrl(new URL(__MAPLIBRE_WORKER__, import.meta.url).href);
 
 const API = 'api/v1'; // relative: the page is served by the hub at /
 const TH_BOUNDS = [[97.3, 5.6], [105.7, 20.5]];
