@@ -67,6 +67,13 @@ pub fn parse_count(value: &RawValue) -> Result<Option<i64>, String> {
             if number.fraction.chars().any(|c| c != '0') {
                 return Err(not_whole());
             }
+            // `1.000` is 1 to some and 1,000 to others (European thousands): never guess.
+            if number.fraction.len() > 2 {
+                return Err(format!(
+                    "{} is ambiguous (1 or 1,000?); write a whole number without decimals",
+                    quoted(t)
+                ));
+            }
             let n: i64 = number
                 .integer
                 .parse()
@@ -436,6 +443,8 @@ mod tests {
                 "! \"1,2345\" has a thousands separator in the wrong place",
             ),
             ('c', t("สิบ"), "! \"สิบ\" is not a number"),
+            ('c', t("1.000"), "! \"1.000\" is ambiguous (1 or 1,000?)"),
+            ('c', t("1.000,5"), "! \"1.000,5\" uses European separators"),
             // Months (the period of a report).
             ('p', t("2568-10"), "2025-10"),
             ('p', t("10/2568"), "2025-10"),
