@@ -29,6 +29,18 @@ pub struct AnalyticsConfig {
     pub query_memory_mb: usize,
     /// `POST /api/v1/query`: rows returned at most (the answer says when it was cut).
     pub query_max_rows: usize,
+    /// `POST /api/v1/query`: bytes of SQL text at most.
+    pub query_max_sql_bytes: usize,
+    /// `POST /api/v1/query`: levels of nesting (expressions, subqueries, UNION chains) at most.
+    pub query_max_depth: usize,
+    /// `POST /api/v1/query`: bytes of one encoded answer at most.
+    pub query_max_answer_mb: usize,
+    /// `POST /api/v1/query`: bytes one call of a growing function (`repeat`, `lpad`, …) may make.
+    pub query_max_value_mb: usize,
+    /// `POST /api/v1/query`: queries that run at once.
+    pub query_concurrency: usize,
+    /// `POST /api/v1/query`: how long a query waits for a free slot before a 503.
+    pub query_queue_wait_ms: u64,
     /// After a committed ingestion, wait this long for more before rebuilding.
     pub rebuild_delay_ms: u64,
 }
@@ -43,6 +55,12 @@ impl Default for AnalyticsConfig {
             query_time_limit_secs: limits.time_limit.as_secs(),
             query_memory_mb: limits.memory_bytes / (1024 * 1024),
             query_max_rows: limits.max_rows,
+            query_max_sql_bytes: limits.max_statement_bytes,
+            query_max_depth: limits.max_depth,
+            query_max_answer_mb: limits.max_answer_bytes / (1024 * 1024),
+            query_max_value_mb: limits.max_value_bytes / (1024 * 1024),
+            query_concurrency: limits.concurrent,
+            query_queue_wait_ms: limits.queue_wait.as_millis() as u64,
             rebuild_delay_ms: 2000,
         }
     }
@@ -73,18 +91,34 @@ impl AnalyticsConfig {
                 self.default_policy
             ));
         }
-        if self.query_time_limit_secs == 0 || self.query_max_rows == 0 || self.query_memory_mb == 0
+        if [
+            self.query_time_limit_secs as usize,
+            self.query_max_rows,
+            self.query_memory_mb,
+            self.query_max_sql_bytes,
+            self.query_max_depth,
+            self.query_max_answer_mb,
+            self.query_max_value_mb,
+            self.query_concurrency,
+        ]
+        .contains(&0)
         {
             return Err("analytics: query limits must be above 0".into());
         }
         Ok(())
     }
 
-    fn limits(&self) -> SandboxLimits {
+    pub fn limits(&self) -> SandboxLimits {
         SandboxLimits {
             memory_bytes: self.query_memory_mb * 1024 * 1024,
             time_limit: Duration::from_secs(self.query_time_limit_secs),
             max_rows: self.query_max_rows,
+            max_statement_bytes: self.query_max_sql_bytes,
+            max_depth: self.query_max_depth,
+            max_answer_bytes: self.query_max_answer_mb * 1024 * 1024,
+            max_value_bytes: self.query_max_value_mb * 1024 * 1024,
+            concurrent: self.query_concurrency,
+            queue_wait: Duration::from_millis(self.query_queue_wait_ms),
         }
     }
 }

@@ -16,8 +16,8 @@ use datafusion_arrow::{RecordBatch, SchemaRef};
 use serde::Deserialize;
 use welfare_model::{AreaRef, Level, Period};
 use welfare_queries::indicators::{self, RiskFlag};
-use welfare_queries::output::{batches_to_json_rows, to_arrow_ipc, to_csv};
-use welfare_queries::{IndicatorQuery, Output, QueryError, Range, Rollup, Snapshot};
+use welfare_queries::output::{to_arrow_ipc, to_csv};
+use welfare_queries::{AnswerFormat, IndicatorQuery, Output, QueryError, Range, Rollup, Snapshot};
 
 use crate::analytics::Analytics;
 use crate::api::{ApiError, AppState, parse_query};
@@ -615,15 +615,21 @@ struct QueryParams {
     format: Option<String>,
 }
 
-/// `POST /api/v1/query` with `{"sql": "SELECT …"}`: read-only SQL over the snapshot's tables, with a
-/// time limit, a memory limit and a row cap (`truncated` says when rows were cut).
+/// `POST /api/v1/query` with `{"sql": "SELECT …"}`: read-only SQL over the snapshot's tables,
+/// within the snapshot's limits (statement size and depth, time, memory, rows, answer bytes, a few
+/// at once). The answer is computed and encoded on the query's own threads; `truncated` (and
+/// `X-Rows-Truncated`) says when rows were cut at the row or byte cap.
 async fn query(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let q: QueryParams = parse_query(raw)?;
-    let format = format_of(q.format.as_deref())?;
+    let format = match format_of(q.format.as_deref())? {
+        Format::Json => AnswerFormat::Json,
+        Format::Csv => AnswerFormat::Csv,
+        Format::Arrow => AnswerFormat::Arrow,
+    };
     let body: QueryBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -633,23 +639,84 @@ async fn query(
     })?;
     let analytics = analytics(&state)?;
     let snapshot = analytics.current();
-    let (schema, batches, truncated) = snapshot.user_query(&body.sql).await?;
-    let mut response = table_response(
-        format,
-        &snapshot,
-        "query",
-        schema,
-        &batches,
-        || batches_to_json_rows(&batches),
-        envelope(&[
-            ("truncated", truncated.into()),
-            ("max_rows", snapshot.limits.max_rows.into()),
-        ]),
-    )?;
+    let answer = match snapshot.user_answer(&body.sql, format).await {
+        Ok(a) => a,
+        Err(e) => return Ok(query_error(e)),
+    };
+    let truncated = answer.truncated;
+    let mut response = match answer.format {
+        AnswerFormat::Json => {
+            let limits = &snapshot.limits;
+            let head = serde_json::json!({
+                "truncated": truncated,
+                "max_rows": limits.max_rows,
+                "max_bytes": limits.max_answer_bytes,
+                "snapshot": snapshot.version,
+                "count": answer.rows,
+            })
+            .to_string();
+            // The rows come encoded: the envelope is written around them.
+            let mut out = Vec::with_capacity(head.len() + answer.body.len() + 10);
+            out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+            out.extend_from_slice(b",\"rows\":");
+            out.extend_from_slice(&answer.body);
+            out.push(b'}');
+            ([(header::CONTENT_TYPE, "application/json")], out).into_response()
+        }
+        AnswerFormat::Csv => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"query.csv\"",
+                ),
+            ],
+            answer.body,
+        )
+            .into_response(),
+        AnswerFormat::Arrow => (
+            [(header::CONTENT_TYPE, "application/vnd.apache.arrow.stream")],
+            answer.body,
+        )
+            .into_response(),
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&snapshot.version.to_string()) {
+        h.insert("x-snapshot-version", v);
+    }
     if truncated {
-        response
-            .headers_mut()
-            .insert("x-rows-truncated", HeaderValue::from_static("true"));
+        h.insert("x-rows-truncated", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// The answer to a refused or failed user query: 503 with `Retry-After` when every slot stayed
+/// busy, 413 for an answer past the byte cap, 400 for the statement's own faults and limits.
+fn query_error(e: QueryError) -> Response {
+    match &e {
+        QueryError::Busy {
+            retry_after_secs, ..
+        } => {
+            let retry = retry_after_secs.to_string();
+            let mut r = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(&retry) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        QueryError::AnswerTooLarge { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "answer_too_large",
+            e.to_string(),
+        )
+        .into_response(),
+        QueryError::TooLong { .. } => {
+            ApiError::new(StatusCode::BAD_REQUEST, "query_too_long", e.to_string()).into_response()
+        }
+        QueryError::TooDeep { .. } => {
+            ApiError::new(StatusCode::BAD_REQUEST, "query_too_deep", e.to_string()).into_response()
+        }
+        _ => ApiError::from(e).into_response(),
+    }
 }

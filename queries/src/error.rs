@@ -21,6 +21,26 @@ pub enum QueryError {
     /// A query needed more memory than it may use.
     #[error("the query needed more than its memory limit: {0}")]
     ResourcesExhausted(String),
+    /// The statement is longer than user SQL may be.
+    #[error("SQL: the statement is {bytes} bytes; at most {limit} are accepted")]
+    TooLong { bytes: usize, limit: usize },
+    /// The statement nests deeper than user SQL may (expressions, subqueries, set operations).
+    #[error("SQL: {what} nest deeper than {limit} levels; write the statement flatter")]
+    TooDeep { what: &'static str, limit: usize },
+    /// Every user-query slot stayed taken for the whole wait: try again later.
+    #[error(
+        "{running} user queries are running and none finished within {waited_ms} ms; try again in {retry_after_secs} s"
+    )]
+    Busy {
+        running: usize,
+        waited_ms: u64,
+        retry_after_secs: u64,
+    },
+    /// The encoded answer would pass the byte cap.
+    #[error(
+        "the {format} answer is larger than the {limit} byte cap; select fewer rows or columns (LIMIT) or use format=json, which is cut at the cap"
+    )]
+    AnswerTooLarge { format: &'static str, limit: usize },
     #[error("query engine: {0}")]
     Engine(#[from] DataFusionError),
     #[error("arrow: {0}")]
@@ -34,7 +54,10 @@ impl QueryError {
             QueryError::Invalid(_)
             | QueryError::Policy(_)
             | QueryError::Timeout(_)
-            | QueryError::ResourcesExhausted(_) => true,
+            | QueryError::ResourcesExhausted(_)
+            | QueryError::TooLong { .. }
+            | QueryError::TooDeep { .. }
+            | QueryError::AnswerTooLarge { .. } => true,
             QueryError::Engine(e) => matches!(
                 e.find_root(),
                 DataFusionError::Plan(_)
@@ -42,15 +65,66 @@ impl QueryError {
                     | DataFusionError::SchemaError(..)
                     | DataFusionError::NotImplemented(_)
             ),
-            QueryError::Data(_) | QueryError::Arrow(_) => false,
+            QueryError::Data(_) | QueryError::Arrow(_) | QueryError::Busy { .. } => false,
         }
     }
 
-    /// Sorts an engine error: running out of the memory pool is the request's limit, not a fault.
+    /// Sorts an engine error: running out of the memory pool, or a limit that the sandbox's own
+    /// checks raised inside the engine (a time limit, a value cap), is the request's limit, not a fault.
     pub fn from_engine(e: DataFusionError) -> Self {
-        match e.find_root() {
-            DataFusionError::ResourcesExhausted(m) => QueryError::ResourcesExhausted(m.clone()),
-            _ => QueryError::Engine(e),
-        }
+        let limit = match e.find_root() {
+            DataFusionError::ResourcesExhausted(m) => {
+                Some(QueryError::ResourcesExhausted(m.clone()))
+            }
+            DataFusionError::External(inner) => match inner.downcast_ref::<QueryError>() {
+                Some(QueryError::Timeout(ms)) => Some(QueryError::Timeout(*ms)),
+                Some(QueryError::ResourcesExhausted(m)) => {
+                    Some(QueryError::ResourcesExhausted(m.clone()))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        limit.unwrap_or(QueryError::Engine(e))
+    }
+}
+
+/// Input echoed in an error message is cut to this many characters.
+pub const ECHO_CHARS: usize = 200;
+
+/// `text` cut to [`ECHO_CHARS`] characters (with "…" when cut), so an error never repeats a long
+/// request back.
+pub fn clip(text: &str) -> String {
+    match text.char_indices().nth(ECHO_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text_on_a_character() {
+        assert_eq!(clip("สวัสดี"), "สวัสดี");
+        let long = "ก".repeat(ECHO_CHARS + 50);
+        let cut = clip(&long);
+        assert_eq!(cut.chars().count(), ECHO_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn limits_raised_inside_the_engine_come_back_as_limits() {
+        let inner = DataFusionError::External(Box::new(QueryError::Timeout(250)));
+        let e = QueryError::from_engine(DataFusionError::Context("x".into(), Box::new(inner)));
+        assert!(matches!(e, QueryError::Timeout(250)), "{e:?}");
+        let e = QueryError::from_engine(DataFusionError::ResourcesExhausted("pool".into()));
+        assert_eq!(
+            e.to_string(),
+            "the query needed more than its memory limit: pool"
+        );
+        let e = QueryError::from_engine(DataFusionError::Plan("no column".into()));
+        assert!(matches!(e, QueryError::Engine(_)) && e.is_client_error());
     }
 }

@@ -12,6 +12,7 @@ pub mod policy;
 pub mod snapshot;
 pub mod sql;
 pub mod tables;
+pub mod user_sql;
 
 pub use datafusion;
 pub use error::QueryError;
@@ -24,6 +25,7 @@ pub use policy::{DEFAULT_POLICY, Eligibility, Policy};
 pub use snapshot::{SandboxLimits, Snapshot, SnapshotCell};
 pub use sql::{Range, Rollup};
 pub use tables::{AreaRow, FundRow, SummaryRow, Tables, TablesBuilder};
+pub use user_sql::{AnswerFormat, UserAnswer};
 
 #[cfg(test)]
 mod fixture_tests;

@@ -15,28 +15,49 @@ use datafusion::catalog::MemTable;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use futures_util::StreamExt;
 use welfare_model::Period;
 
 use crate::error::QueryError;
 use crate::policy::Policy;
 use crate::tables::{Tables, areas_schema, funds_schema, policies_schema, population_schema};
+use crate::user_sql::{AnswerFormat, Gate, UserAnswer};
 
 /// Limits on the SQL that users send (`POST /api/v1/query`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SandboxLimits {
     /// Memory all user queries together may hold.
     pub memory_bytes: usize,
+    /// From admission to the encoded answer, planning included.
     pub time_limit: Duration,
     pub max_rows: usize,
+    /// Bytes of SQL text.
+    pub max_statement_bytes: usize,
+    /// Levels of nesting of expressions, subqueries and set operations.
+    pub max_depth: usize,
+    /// Bytes of one answer (JSON is cut at whole rows; CSV and Arrow beyond it are refused).
+    pub max_answer_bytes: usize,
+    /// Bytes that one call of a growing function (`repeat`, `lpad`, `replace`, `range`, …) may
+    /// produce, while planning or running.
+    pub max_value_bytes: usize,
+    /// User queries that run at once.
+    pub concurrent: usize,
+    /// How long a query waits for a free slot before it is told to come back.
+    pub queue_wait: Duration,
 }
 
 impl Default for SandboxLimits {
     fn default() -> Self {
+        let statement = crate::guard::StatementLimits::default();
         SandboxLimits {
             memory_bytes: 512 * 1024 * 1024,
             time_limit: Duration::from_secs(10),
             max_rows: 100_000,
+            max_statement_bytes: statement.max_bytes,
+            max_depth: statement.max_depth,
+            max_answer_bytes: 64 * 1024 * 1024,
+            max_value_bytes: 16 * 1024 * 1024,
+            concurrent: 3,
+            queue_wait: Duration::from_secs(2),
         }
     }
 }
@@ -50,6 +71,8 @@ pub struct Snapshot {
     sandbox: SessionContext,
     pub limits: SandboxLimits,
     names: HashMap<String, (String, String)>,
+    /// Shared by every snapshot the same cell publishes, so a swap never doubles the slots.
+    gate: Arc<Gate>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -142,6 +165,7 @@ impl Snapshot {
             ctx,
             sandbox,
             limits,
+            gate: Arc::new(Gate::new(limits.concurrent)),
         })
     }
 
@@ -203,91 +227,27 @@ impl Snapshot {
         }
     }
 
-    /// Runs user SQL in the sandbox: exactly one read-only query, within the time, memory and row
-    /// limits. Returns the batches and whether rows were cut at the cap.
+    /// Runs user SQL in the sandbox: exactly one read-only query, within the size, depth, time,
+    /// memory and row limits. Returns the batches and whether rows were cut at a cap.
     pub async fn user_query(
         &self,
         sql: &str,
     ) -> Result<(SchemaRef, Vec<RecordBatch>, bool), QueryError> {
-        crate::guard::check_select(sql)?;
-        let limits = self.limits;
-        let sandbox = self.sandbox.clone();
-        let sql = sql.to_string();
-        let run = async move {
-            let options = datafusion::execution::context::SQLOptions::new()
-                .with_allow_ddl(false)
-                .with_allow_dml(false)
-                .with_allow_statements(false);
-            let df = sandbox
-                .sql_with_options(&sql, options)
-                .await
-                .map_err(|e| QueryError::Invalid(format!("SQL: {}", e.strip_backtrace())))?;
-            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-            let mut stream = df.execute_stream().await.map_err(QueryError::from_engine)?;
-            let mut batches = Vec::new();
-            let mut rows = 0usize;
-            let mut truncated = false;
-            while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(QueryError::from_engine)?;
-                let room = limits.max_rows - rows;
-                if batch.num_rows() > room {
-                    batches.push(batch.slice(0, room));
-                    truncated = true;
-                    break;
-                }
-                rows += batch.num_rows();
-                batches.push(batch);
-            }
-            Ok((schema, batches, truncated))
-        };
-        // Each user query runs on its own runtime and threads: a plan that computes for long
-        // without yielding can neither hold up the answer (it comes at the time limit) nor starve
-        // the threads serving the API or other queries. It is told to stop at the limit and does
-        // at its next yield; meanwhile it keeps one of the few query slots.
-        let limit_ms = limits.time_limit.as_millis() as u64;
-        let timed_out = move || QueryError::Timeout(limit_ms);
-        let deadline = tokio::time::Instant::now() + limits.time_limit;
-        let slot = tokio::time::timeout_at(deadline, query_slots().acquire_owned())
-            .await
-            .map_err(|_| timed_out())?
-            .map_err(|_| QueryError::Data("query slots closed".into()))?;
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("user-sql".into())
-            .spawn(move || {
-                let _slot = slot;
-                let runtime = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(SLOT_THREADS)
-                    .enable_time()
-                    .build()
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = answer.send(Err(QueryError::Data(format!("no runtime: {e}"))));
-                        return;
-                    }
-                };
-                let result = runtime.block_on(async {
-                    tokio::select! {
-                        r = run => r,
-                        _ = stopped => Err(timed_out()),
-                    }
-                });
-                let _ = answer.send(result);
-                runtime.shutdown_background();
-            })
-            .map_err(|e| QueryError::Data(format!("cannot start a query thread: {e}")))?;
-        match tokio::time::timeout_at(deadline, answered).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(QueryError::Data(
-                "the query thread ended without an answer".into(),
-            )),
-            Err(_) => {
-                let _ = stop.send(());
-                Err(timed_out())
-            }
-        }
+        let ran = crate::user_sql::run(&self.gate, &self.sandbox, sql, self.limits, None).await?;
+        Ok((ran.schema, ran.batches, ran.truncated))
+    }
+
+    /// Runs user SQL like [`Snapshot::user_query`] and encodes the answer on the query's own
+    /// threads, cut at the byte cap.
+    pub async fn user_answer(
+        &self,
+        sql: &str,
+        format: AnswerFormat,
+    ) -> Result<UserAnswer, QueryError> {
+        let ran =
+            crate::user_sql::run(&self.gate, &self.sandbox, sql, self.limits, Some(format)).await?;
+        ran.answer
+            .ok_or_else(|| QueryError::Data("the query thread encoded no answer".into()))
     }
 }
 
@@ -300,17 +260,6 @@ fn area_names(tables: &Tables) -> Result<HashMap<String, (String, String)>, Quer
             Some((code?, (th.unwrap_or_default(), en.unwrap_or_default())))
         })
         .collect())
-}
-
-/// User queries that may run at once (more wait, within their time limit).
-const QUERY_SLOTS: usize = 4;
-/// Threads per user query.
-const SLOT_THREADS: usize = 2;
-
-fn query_slots() -> Arc<tokio::sync::Semaphore> {
-    static SLOTS: std::sync::LazyLock<Arc<tokio::sync::Semaphore>> =
-        std::sync::LazyLock::new(|| Arc::new(tokio::sync::Semaphore::new(QUERY_SLOTS)));
-    SLOTS.clone()
 }
 
 /// The current snapshot, swapped whole.
@@ -341,6 +290,8 @@ impl SnapshotCell {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if next.version > slot.version {
+            let mut next = next;
+            next.gate = slot.gate.clone();
             *slot = Arc::new(next);
         }
         slot.version
