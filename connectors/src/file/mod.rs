@@ -3,40 +3,50 @@
 //! The report is what a fund clerk makes: Thai or English column names (resolved by
 //! [`crate::mapping`]), often a title above the header, Buddhist-era months and dates, Thai digits,
 //! amounts with `฿` or `บาท`, saved by Thai Excel as UTF-8 (with or without a byte-order mark) or as
-//! Windows-874. Two layouts:
+//! Windows-874. Two layouts, told apart by the header unless configured:
 //!
-//! - `long` (the default): a header row, then one row per fund-month, for one fund or many;
+//! - `long`: a header row, then one row per fund-month, for one fund or many;
 //! - `wide`: one fund; the first column names the measures, each further column of the header row is
 //!   a month (`ต.ค. 2568`); the fund comes from a `รหัสกองทุน` row (above the header or among the
 //!   measures) or from the configuration.
 //!
-//! Every value is parsed by the shared mapping, so a bad value rejects its own row (or, in `wide`, its
-//! own month) with the reason and where it is (`report.csv line 12`, `report.xlsx sheet สรุป cell D7`)
-//! and never blocks the others. Rows (or months) with no figures at all are templates waiting to be
-//! filled in and are skipped, not stored as all-unreported summaries.
+//! A file whose structure cannot be trusted is refused whole, naming the line, byte or cell (see
+//! [`text`], [`csv`], [`xlsx`] and [`grid`]): nothing of it is stored. In a sound file a bad value
+//! rejects its own row (or, in `wide`, its own month) with the reason and where it is
+//! (`report.csv line 12`, `report.xlsx sheet สรุป cell D7`) and never blocks the others. Rows (or
+//! months) with no figures at all are templates waiting to be filled in and are skipped. Every
+//! other row is delivered, a fund-month written twice included: the hub judges repeats.
 //!
-//! The cursor is the SHA-256 of the file's bytes: an unchanged file yields nothing; a changed file is
-//! read whole, and the hub's upsert tells changed rows from unchanged ones.
+//! Memory stays bounded: a file over `max_bytes` is refused before it is read (a URL is downloaded
+//! to a temporary file, counting), CSV is decoded and split as a stream, and a workbook's zip is
+//! checked before it is inflated. The cursor is the SHA-256 of the file's bytes, computed as a
+//! stream: an unchanged file yields nothing.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
+mod csv;
+mod grid;
+#[cfg(test)]
+mod structure_tests;
+mod text;
+mod xlsx;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use calamine::{Data, Reader, Xlsx};
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 use welfare_model::{FundId, Period};
 
-use crate::batch::to_batch;
-use crate::mapping::{FieldMapping, RawRecord, RawValue, RecordMapper, Target, fold_name};
-use crate::source::{Connector, ConnectorError, Cursor, Pull, Rejected, SourcedBatch};
-
-/// How many rows from the top are searched for the header when `header_row` is not set.
-const HEADER_SEARCH_ROWS: usize = 20;
+use self::csv::{CsvError, CsvReader};
+use self::grid::{GridRow, Place, Rows, Settings, text_value};
+use self::xlsx::{Container, Refusal, Workbook};
+use crate::mapping::{FieldMapping, fold_name};
+use crate::source::{Connector, ConnectorError, Cursor, Pull};
 
 /// The file's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +59,8 @@ pub enum FileFormat {
 /// The text encoding of a CSV file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TextEncoding {
-    /// A byte-order mark decides; else valid UTF-8 is UTF-8; else Windows-874.
+    /// A byte-order mark decides; else the first non-ASCII character: UTF-8 if it is valid UTF-8,
+    /// else Windows-874. The rest of the file must be of the same encoding.
     #[default]
     #[serde(rename = "auto")]
     Auto,
@@ -64,8 +75,10 @@ pub enum TextEncoding {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileLayout {
-    /// One row per fund-month.
+    /// Told by the header: known column names make it `long`, months across it `wide`.
     #[default]
+    Auto,
+    /// One row per fund-month.
     Long,
     /// One fund: measures down the first column, months across the header.
     Wide,
@@ -73,6 +86,13 @@ pub enum FileLayout {
 
 fn default_timeout_secs() -> u64 {
     60
+}
+
+/// 100 MB: far above any fund's monthly report, far below what would strain the hub.
+pub const DEFAULT_MAX_BYTES: u64 = 100_000_000;
+
+fn default_max_bytes() -> u64 {
+    DEFAULT_MAX_BYTES
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +118,7 @@ pub struct FileConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<Period>,
     /// The header's row (1-based: the CSV line or the sheet row); by default the first of the top 20
-    /// rows with two recognised column names (`long`) or a month (`wide`).
+    /// rows with two recognised column names (`long`) or months across it (`wide`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header_row: Option<u32>,
     /// The CSV delimiter; `,` by default.
@@ -107,6 +127,13 @@ pub struct FileConfig {
     /// Source field names for canonical fields (`members_total = "สมาชิกทั้งหมด"`).
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
+    /// Headings to leave unread without reporting them (`ignore = ["หมายเหตุ"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+    /// The largest file read, in bytes (and the most a workbook may inflate to): larger ones are
+    /// refused before they are read.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
     /// How long a download from a URL may take.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
@@ -120,12 +147,14 @@ impl FileConfig {
             format: None,
             sheet: None,
             encoding: TextEncoding::Auto,
-            layout: FileLayout::Long,
+            layout: FileLayout::Auto,
             fund_id: None,
             period: None,
             header_row: None,
             delimiter: None,
             fields: BTreeMap::new(),
+            ignore: Vec::new(),
+            max_bytes: DEFAULT_MAX_BYTES,
             timeout_secs: default_timeout_secs(),
         }
     }
@@ -154,6 +183,9 @@ impl FileConfig {
         if self.timeout_secs == 0 {
             return Err(config_error("`timeout_secs` must be at least 1".into()));
         }
+        if self.max_bytes == 0 {
+            return Err(config_error("`max_bytes` must be at least 1".into()));
+        }
         let delimiter = match self.delimiter.unwrap_or(',') {
             c if c.is_ascii() && !matches!(c, '"' | '\n' | '\r') => c as u8,
             c => {
@@ -167,22 +199,36 @@ impl FileConfig {
                 "`fields.{canonical}` names no column"
             )));
         }
+        if self.ignore.iter().any(|s| s.trim().is_empty()) {
+            return Err(config_error("`ignore` lists an empty heading".into()));
+        }
         let mapping = FieldMapping::new(&self.fields)?;
-        let explicit = self.fields.values().map(|s| fold_name(s)).collect();
         let client = match &location {
             Location::Url(_) => Some(http_client(self.timeout_secs).map_err(config_error)?),
             Location::Path(_) => None,
         };
+        let settings = Settings {
+            source,
+            layout: self.layout,
+            header_row: self.header_row,
+            fund_id: self.fund_id.clone(),
+            period: self.period,
+            mapping,
+            explicit: self.fields.values().map(|s| fold_name(s)).collect(),
+            ignored: self
+                .ignore
+                .iter()
+                .map(|s| fold_name(s))
+                .collect::<HashSet<_>>(),
+        };
         Ok(FileConnector {
             inner: Arc::new(Inner {
                 config: self.clone(),
-                source,
                 location,
                 name,
                 format,
                 delimiter,
-                mapping,
-                explicit,
+                settings,
                 client,
             }),
         })
@@ -241,19 +287,6 @@ impl Location {
                 .unwrap_or_else(|| u.to_string()),
         }
     }
-
-    /// How the location is shown in errors: a URL without credentials, query or fragment.
-    fn shown(&self) -> String {
-        match self {
-            Location::Path(p) => p.display().to_string(),
-            Location::Url(u) => redacted(u),
-        }
-    }
-}
-
-/// Quotes a name for a message. Not `{:?}`, which escapes Thai vowel and tone marks.
-fn quoted(name: &str) -> String {
-    format!("\"{name}\"")
 }
 
 /// A configured location for a message: a URL redacted, a path as written.
@@ -317,17 +350,23 @@ pub struct FileConnector {
 #[derive(Debug)]
 struct Inner {
     config: FileConfig,
-    source: String,
     location: Location,
-    /// The file name, for row locations.
+    /// The file name, for row locations and messages.
     name: String,
     /// From the configuration or the extension; `None` means sniff the content.
     format: Option<FileFormat>,
     delimiter: u8,
-    mapping: FieldMapping,
-    /// Folded column names the configuration maps explicitly: they win over alias matches.
-    explicit: HashSet<String>,
+    settings: Settings,
     client: Option<reqwest::Client>,
+}
+
+/// The file to read, on disk: the configured path, or a download in a temporary file.
+struct Fetched {
+    path: PathBuf,
+    /// Removed when the read is done.
+    _download: Option<tempfile::NamedTempFile>,
+    /// SHA-256 of the bytes, in hex: the cursor.
+    digest: String,
 }
 
 /// Runs blocking work (file reads, XLSX parsing) off the async threads.
@@ -339,8 +378,9 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ConnectorError::Content(format!("reading the file failed: {e}")))?
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
+fn hex_digest(hasher: Sha256) -> String {
+    hasher
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
@@ -358,23 +398,59 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// A local file's error as the kind of failure it is.
+fn file_error(path: &Path, e: &std::io::Error) -> ConnectorError {
+    let message = format!("{}: {e}", path.display());
+    match e.kind() {
+        // A missing file may be a share not mounted yet or a report not yet uploaded: worth retrying.
+        std::io::ErrorKind::NotFound => ConnectorError::Unreachable(message),
+        std::io::ErrorKind::PermissionDenied => ConnectorError::Auth(message),
+        std::io::ErrorKind::IsADirectory => ConnectorError::Config(message),
+        _ => ConnectorError::Unreachable(message),
+    }
+}
+
+/// A file over `max_bytes`, refused before it is read.
+fn too_big(name: &str, size: impl std::fmt::Display, limit: u64) -> ConnectorError {
+    ConnectorError::Content(format!(
+        "{name} is {size} bytes, over the limit of {limit} bytes (max_bytes): refused before \
+         reading; raise max_bytes if the report is genuinely that large"
+    ))
+}
+
 impl Inner {
-    /// The file's bytes, from disk or over HTTP.
-    async fn fetch(&self) -> Result<Vec<u8>, ConnectorError> {
+    /// The file on disk and its digest, from a path or over HTTP, within the size limit.
+    async fn fetch(&self) -> Result<Fetched, ConnectorError> {
         match (&self.location, &self.client) {
             (Location::Path(path), _) => {
                 let path = path.clone();
+                let limit = self.config.max_bytes;
+                let name = self.name.clone();
                 blocking(move || {
-                    std::fs::read(&path).map_err(|e| {
-                        let message = format!("{}: {e}", path.display());
-                        match e.kind() {
-                            // A missing file may be a share not mounted yet or a report not yet
-                            // uploaded: worth retrying.
-                            std::io::ErrorKind::NotFound => ConnectorError::Unreachable(message),
-                            std::io::ErrorKind::PermissionDenied => ConnectorError::Auth(message),
-                            std::io::ErrorKind::IsADirectory => ConnectorError::Config(message),
-                            _ => ConnectorError::Unreachable(message),
+                    let metadata = std::fs::metadata(&path).map_err(|e| file_error(&path, &e))?;
+                    if metadata.is_dir() {
+                        return Err(ConnectorError::Config(format!(
+                            "{} is a directory, not a report file",
+                            path.display()
+                        )));
+                    }
+                    if metadata.len() > limit {
+                        return Err(too_big(&name, metadata.len(), limit));
+                    }
+                    let mut file = File::open(&path).map_err(|e| file_error(&path, &e))?;
+                    let mut hasher = Sha256::new();
+                    let mut chunk = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = file.read(&mut chunk).map_err(|e| file_error(&path, &e))?;
+                        if n == 0 {
+                            break;
                         }
+                        hasher.update(&chunk[..n]);
+                    }
+                    Ok(Fetched {
+                        path,
+                        _download: None,
+                        digest: hex_digest(hasher),
                     })
                 })
                 .await
@@ -384,11 +460,12 @@ impl Inner {
         }
     }
 
+    /// Streams the body into a temporary file, refusing it once it passes the limit.
     async fn download(
         &self,
         client: &reqwest::Client,
         url: &Url,
-    ) -> Result<Vec<u8>, ConnectorError> {
+    ) -> Result<Fetched, ConnectorError> {
         let shown = redacted(url);
         let transport = |e: reqwest::Error| {
             let e = e.without_url();
@@ -403,7 +480,7 @@ impl Inner {
                 ConnectorError::Unreachable(format!("{shown}: {}", error_chain(&e)))
             }
         };
-        let response = client.get(url.clone()).send().await.map_err(transport)?;
+        let mut response = client.get(url.clone()).send().await.map_err(transport)?;
         let status = response.status();
         if matches!(status.as_u16(), 401 | 403) {
             return Err(ConnectorError::Auth(format!("{shown} answered {status}")));
@@ -414,656 +491,134 @@ impl Inner {
                 message: shown,
             });
         }
-        let body = response.bytes().await.map_err(transport)?;
-        Ok(body.to_vec())
-    }
-
-    /// The file's rows as cells, from CSV or the configured sheet.
-    fn grid(&self, bytes: &[u8]) -> Result<Grid, ConnectorError> {
-        const ZIP: &[u8] = b"PK\x03\x04";
-        const OLE: &[u8] = b"\xD0\xCF\x11\xE0";
-        let format = match self.format {
-            Some(f) => f,
-            None if bytes.starts_with(ZIP) => FileFormat::Xlsx,
-            None if bytes.starts_with(OLE) => {
-                return Err(ConnectorError::Content(format!(
-                    "{} is an old Excel .xls file: save the report as .xlsx or CSV",
-                    self.location.shown()
-                )));
-            }
-            None => FileFormat::Csv,
-        };
-        match format {
-            FileFormat::Csv if bytes.starts_with(ZIP) => Err(ConnectorError::Content(format!(
-                "{} is an XLSX workbook, not CSV: set format = \"xlsx\"",
-                self.location.shown()
-            ))),
-            FileFormat::Csv => self.csv_grid(bytes),
-            FileFormat::Xlsx => self.xlsx_grid(bytes),
-        }
-    }
-
-    fn decode(&self, bytes: &[u8]) -> Result<String, ConnectorError> {
-        let windows_874 = |b: &[u8]| {
-            encoding_rs::WINDOWS_874
-                .decode_without_bom_handling(b)
-                .0
-                .into_owned()
-        };
-        match self.config.encoding {
-            TextEncoding::Auto => {
-                if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-                    Ok(encoding
-                        .decode_without_bom_handling(&bytes[bom..])
-                        .0
-                        .into_owned())
-                } else if let Ok(text) = std::str::from_utf8(bytes) {
-                    Ok(text.to_string())
-                } else {
-                    Ok(windows_874(bytes))
-                }
-            }
-            TextEncoding::Utf8 => {
-                let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-                std::str::from_utf8(body).map(str::to_string).map_err(|e| {
-                    ConnectorError::Content(format!(
-                        "{} is not UTF-8 (byte {}); is it encoding = \"windows-874\"?",
-                        self.location.shown(),
-                        e.valid_up_to()
-                    ))
-                })
-            }
-            TextEncoding::Windows874 => Ok(windows_874(bytes)),
-        }
-    }
-
-    fn csv_grid(&self, bytes: &[u8]) -> Result<Grid, ConnectorError> {
-        let text = self.decode(bytes)?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(self.delimiter)
-            .from_reader(text.as_bytes());
-        let mut rows = Vec::new();
-        for record in reader.records() {
-            let record = record
-                .map_err(|e| ConnectorError::Content(format!("{}: {e}", self.location.shown())))?;
-            let line = record.position().map_or(0, |p| {
-                // csv positions a record where its reader started, before the blank lines it
-                // skipped: count them so the line is where the row really is.
-                let rest = text.as_bytes().get(p.byte() as usize..).unwrap_or_default();
-                let blank = rest
-                    .iter()
-                    .take_while(|b| matches!(b, b'\n' | b'\r'))
-                    .filter(|b| **b == b'\n')
-                    .count();
-                p.line() + blank as u64
-            });
-            rows.push(GridRow {
-                number: line,
-                cells: record.iter().map(text_value).collect(),
-            });
-        }
-        Ok(Grid {
-            place: Place::Csv {
-                name: self.name.clone(),
-            },
-            rows,
-        })
-    }
-
-    fn xlsx_grid(&self, bytes: &[u8]) -> Result<Grid, ConnectorError> {
-        let shown = self.location.shown();
-        let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| {
-            ConnectorError::Content(format!("{shown} is not a readable XLSX workbook: {e}"))
-        })?;
-        let names = workbook.sheet_names();
-        let sheet = match &self.config.sheet {
-            Some(wanted) => names
-                .iter()
-                .find(|n| *n == wanted)
-                .or_else(|| names.iter().find(|n| n.trim() == wanted.trim()))
-                .or_else(|| {
-                    names
-                        .iter()
-                        .find(|n| n.trim().eq_ignore_ascii_case(wanted.trim()))
-                })
-                .cloned()
-                .ok_or_else(|| {
-                    ConnectorError::Config(format!(
-                        "{shown} has no sheet {}; its sheets are {}",
-                        quoted(wanted),
-                        names
-                            .iter()
-                            .map(|n| quoted(n))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?,
-            None => names.first().cloned().ok_or_else(|| {
-                ConnectorError::Content(format!("{shown} is a workbook without sheets"))
-            })?,
-        };
-        let range = workbook.worksheet_range(&sheet).map_err(|e| {
-            ConnectorError::Content(format!("{shown} sheet {sheet}: cannot be read: {e}"))
-        })?;
-        // The range starts at the first used cell; keep absolute positions for cell names.
-        let (first_row, first_col) = range.start().unwrap_or((0, 0));
-        let rows = range
-            .rows()
-            .enumerate()
-            .map(|(i, cells)| GridRow {
-                number: u64::from(first_row) + i as u64 + 1,
-                cells: cells.iter().map(cell_value).collect(),
-            })
-            .collect();
-        Ok(Grid {
-            place: Place::Xlsx {
-                name: self.name.clone(),
-                sheet,
-                first_col,
-            },
-            rows,
-        })
-    }
-
-    /// The header row's index in `grid`, `None` when the file holds nothing at all.
-    fn find_header(&self, grid: &Grid) -> Result<Option<usize>, ConnectorError> {
-        if grid
-            .rows
-            .iter()
-            .all(|r| r.cells.iter().all(|c| *c == RawValue::Empty))
+        if let Some(length) = response.content_length()
+            && length > self.config.max_bytes
         {
-            return Ok(None);
+            return Err(too_big(&self.name, length, self.config.max_bytes));
         }
-        if let Some(wanted) = self.config.header_row {
-            return grid
-                .rows
-                .iter()
-                .position(|r| r.number == u64::from(wanted))
-                .map(Some)
-                .ok_or_else(|| {
-                    ConnectorError::Content(format!(
-                        "{}: header_row {wanted} is empty or past the end",
-                        grid.place.describe()
-                    ))
-                });
-        }
-        let found =
-            grid.rows
-                .iter()
-                .take(HEADER_SEARCH_ROWS)
-                .position(|row| match self.config.layout {
-                    FileLayout::Long => {
-                        row.cells
-                            .iter()
-                            .filter(|c| self.mapping.resolve(&header_text(c)).is_some())
-                            .count()
-                            >= 2
-                    }
-                    // Not a labelled row such as `รหัสกองทุน | 202510`, whose value could pass for a month.
-                    FileLayout::Wide => {
-                        let label = row.cells.first().map(header_text).unwrap_or_default();
-                        self.mapping.resolve(&label).is_none()
-                            && row.cells.iter().skip(1).any(is_month)
-                    }
-                });
-        match (found, self.config.layout) {
-            (Some(i), _) => Ok(Some(i)),
-            (None, FileLayout::Long) => Err(ConnectorError::Content(format!(
-                "{}: no header row: none of the first {HEADER_SEARCH_ROWS} rows has two column \
-                 names Welfare Hub knows (such as รหัสกองทุน, เดือน, จำนวนสมาชิก); set `header_row`, \
-                 map columns in `fields`, or set layout = \"wide\"",
-                grid.place.describe()
-            ))),
-            (None, FileLayout::Wide) => Err(ConnectorError::Content(format!(
-                "{}: no header row: none of the first {HEADER_SEARCH_ROWS} rows has a month \
-                 (such as ต.ค. 2568) after its first cell; set `header_row` or layout = \"long\"",
-                grid.place.describe()
-            ))),
-        }
-    }
-
-    /// Targets for a list of names (header cells or, in `wide`, measure labels). Two names for one
-    /// target are ambiguous unless the configuration names one of them explicitly.
-    fn targets(
-        &self,
-        grid: &Grid,
-        names: &[String],
-    ) -> Result<Vec<Option<Target>>, ConnectorError> {
-        let mut targets = self.mapping.resolve_header(names);
-        let mut by_target: HashMap<Target, Vec<usize>> = HashMap::new();
-        for (i, t) in targets.iter().enumerate() {
-            if let Some(t) = t {
-                by_target.entry(*t).or_default().push(i);
-            }
-        }
-        for (target, positions) in by_target {
-            if positions.len() < 2 {
-                continue;
-            }
-            let explicit: Vec<usize> = positions
-                .iter()
-                .copied()
-                .filter(|i| self.explicit.contains(&fold_name(&names[*i])))
-                .collect();
-            if let [keep] = explicit.as_slice() {
-                for i in positions {
-                    if i != *keep {
-                        targets[i] = None;
-                    }
-                }
-            } else {
-                let listed: Vec<String> = positions.iter().map(|i| quoted(&names[*i])).collect();
-                return Err(ConnectorError::Content(format!(
-                    "{}: {} all mean {}; name the one to read in `fields` ({} = \"…\")",
-                    grid.place.describe(),
-                    listed.join(" and "),
-                    target.name(),
-                    target.name()
-                )));
-            }
-        }
-        Ok(targets)
-    }
-
-    /// Checks that rows can be keyed: a fund and a month from the file or the configuration.
-    fn require_key(&self, grid: &Grid, targets: &[Option<Target>]) -> Result<(), ConnectorError> {
-        let has = |t: Target| targets.contains(&Some(t));
-        if !has(Target::FundId) && self.config.fund_id.is_none() {
-            return Err(ConnectorError::Config(format!(
-                "{}: no fund id column (รหัสกองทุน / fund_id) and no `fund_id` configured",
-                grid.place.describe()
-            )));
-        }
-        let has_period = has(Target::Period)
-            || (has(Target::Year) && has(Target::Month))
-            || self.config.period.is_some();
-        if !has_period {
-            return Err(ConnectorError::Config(format!(
-                "{}: no month column (เดือน / period, or ปี and เดือนที่) and no `period` configured",
-                grid.place.describe()
-            )));
-        }
-        Ok(())
-    }
-
-    /// The header of a `long` file and its targets.
-    fn long_header(
-        &self,
-        grid: &Grid,
-        header: usize,
-    ) -> Result<(Vec<String>, Vec<Option<Target>>), ConnectorError> {
-        let names: Vec<String> = grid.rows[header].cells.iter().map(header_text).collect();
-        let mut targets = self.targets(grid, &names)?;
-        // `ปี | เดือน | …`: with a year column, the month column holds only the month (ตุลาคม, 10).
-        let has = |t: Target| targets.contains(&Some(t));
-        if has(Target::Year) && has(Target::Period) && !has(Target::Month) {
-            for t in &mut targets {
-                if *t == Some(Target::Period) {
-                    *t = Some(Target::Month);
-                }
-            }
-        }
-        self.require_key(grid, &targets)?;
-        Ok((names, targets))
-    }
-
-    fn long_records(&self, grid: &Grid, header: usize) -> Result<Vec<Located>, ConnectorError> {
-        let (names, targets) = self.long_header(grid, header)?;
-        let mut out = Vec::new();
-        for (r, row) in grid.rows.iter().enumerate().skip(header + 1) {
-            let fields: Vec<(String, Option<Target>, RawValue)> = names
-                .iter()
-                .zip(&targets)
-                .enumerate()
-                .filter(|(_, (name, _))| !name.is_empty())
-                .map(|(c, (name, target))| {
-                    let value = row.cells.get(c).cloned().unwrap_or(RawValue::Empty);
-                    (name.clone(), *target, value)
-                })
-                .collect();
-            if !has_figures(&fields) {
-                continue;
-            }
-            let cells: Vec<String> = names
-                .iter()
-                .enumerate()
-                .filter(|(_, name)| !name.is_empty())
-                .map(|(c, _)| grid.field_location(r, c))
-                .collect();
-            out.push(Located {
-                record: RawRecord {
-                    location: grid.row_location(r),
-                    fields,
-                },
-                cells,
-            });
-        }
-        Ok(out)
-    }
-
-    fn wide_records(&self, grid: &Grid, header: usize) -> Result<Vec<Located>, ConnectorError> {
-        let label = |r: usize| {
-            grid.rows[r]
-                .cells
-                .first()
-                .map(header_text)
-                .unwrap_or_default()
+        let local = |e: std::io::Error| {
+            ConnectorError::Unreachable(format!("{shown}: cannot store the download: {e}"))
         };
-        // `รหัสกองทุน | F100101` above the header names the file's fund.
-        let mut fund_fields = Vec::new();
-        for r in 0..header {
-            let name = label(r);
-            if self.mapping.resolve(&name) == Some(Target::FundId)
-                && let Some(c) = grid.rows[r]
-                    .cells
-                    .iter()
-                    .skip(1)
-                    .position(|v| *v != RawValue::Empty)
-            {
-                let value = grid.rows[r].cells[c + 1].clone();
-                fund_fields.push((
-                    (name, Some(Target::FundId), value),
-                    grid.cell_location(r, c + 1),
-                ));
+        let mut download = tempfile::NamedTempFile::new().map_err(local)?;
+        let mut hasher = Sha256::new();
+        let mut received = 0u64;
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            received += chunk.len() as u64;
+            if received > self.config.max_bytes {
+                let limit = self.config.max_bytes;
+                return Err(too_big(&self.name, format!("more than {limit}"), limit));
             }
+            hasher.update(&chunk);
+            download.write_all(&chunk).map_err(local)?;
         }
-        let measure_rows: Vec<usize> = (header + 1..grid.rows.len())
-            .filter(|r| !label(*r).is_empty())
-            .collect();
-        let labels: Vec<String> = measure_rows.iter().map(|r| label(*r)).collect();
-        let targets = self.targets(grid, &labels)?;
-        let mut key_targets = targets.clone();
-        key_targets.push(Some(Target::Period));
-        key_targets.extend(fund_fields.iter().map(|((_, t, _), _)| *t));
-        self.require_key(grid, &key_targets)?;
-
-        let mut out = Vec::new();
-        for (c, month) in grid.rows[header].cells.iter().enumerate().skip(1) {
-            if *month == RawValue::Empty {
-                continue;
-            }
-            let mut fields = vec![("เดือน".to_string(), Some(Target::Period), month.clone())];
-            let mut cells = vec![grid.cell_location(header, c)];
-            for (field, location) in &fund_fields {
-                fields.push(field.clone());
-                cells.push(location.clone());
-            }
-            for ((r, name), target) in measure_rows.iter().zip(&labels).zip(&targets) {
-                let value = grid.rows[*r]
-                    .cells
-                    .get(c)
-                    .cloned()
-                    .unwrap_or(RawValue::Empty);
-                fields.push((name.clone(), *target, value));
-                cells.push(grid.cell_location(*r, c));
-            }
-            if !has_figures(&fields) {
-                continue;
-            }
-            out.push(Located {
-                record: RawRecord {
-                    location: grid.column_location(c),
-                    fields,
-                },
-                cells,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Reads the whole file into a pull (without a cursor).
-    fn read(&self, bytes: &[u8]) -> Result<Pull, ConnectorError> {
-        let grid = self.grid(bytes)?;
-        let Some(header) = self.find_header(&grid)? else {
-            return Ok(Pull::default());
-        };
-        let records = match self.config.layout {
-            FileLayout::Long => self.long_records(&grid, header)?,
-            FileLayout::Wide => self.wide_records(&grid, header)?,
-        };
-        let mut mapper = RecordMapper::new(self.source.clone());
-        mapper.fund_id = self.config.fund_id.clone();
-        mapper.period = self.config.period;
-        let mut rows = Vec::new();
-        let mut locations = Vec::new();
-        let mut rejected = Vec::new();
-        let mut first_seen: HashMap<(FundId, Period), String> = HashMap::new();
-        for Located { record, cells } in records {
-            match mapper.map_locating(&record) {
-                Ok(summary) => {
-                    let key = (summary.fund_id.clone(), summary.period);
-                    if let Some(first) = first_seen.get(&key) {
-                        // The hub refuses a delivery with one key twice: reject the repeat here so
-                        // the rest of the file still loads.
-                        rejected.push(Rejected {
-                            location: record.location.clone(),
-                            reason: format!(
-                                "fund {} month {} appears twice; the first is at {first}",
-                                key.0, key.1
-                            ),
-                            raw: record.raw_json(),
-                        });
-                        continue;
-                    }
-                    first_seen.insert(key, record.location.clone());
-                    locations.push(record.location);
-                    rows.push(summary);
-                }
-                Err(boxed) => {
-                    let (mut rejection, culprit) = *boxed;
-                    if let Some(cell) = culprit.and_then(|i| cells.get(i)) {
-                        rejection.location = cell.clone();
-                    }
-                    rejected.push(rejection);
-                }
-            }
-        }
-        let batches = if rows.is_empty() {
-            Vec::new()
-        } else {
-            let batch = to_batch(&rows)
-                .map_err(|e| ConnectorError::Content(format!("{}: {e}", self.location.shown())))?;
-            vec![SourcedBatch {
-                rows: batch,
-                locations,
-                tambons: Vec::new(),
-            }]
-        };
-        Ok(Pull {
-            batches,
-            rejected,
-            unrecognised: Vec::new(),
-            cursor: None,
+        download.flush().map_err(local)?;
+        Ok(Fetched {
+            path: download.path().to_path_buf(),
+            _download: Some(download),
+            digest: hex_digest(hasher),
         })
     }
 
-    /// Reads up to the header and checks that rows could be keyed.
-    fn check_bytes(&self, bytes: &[u8]) -> Result<(), ConnectorError> {
-        let grid = self.grid(bytes)?;
-        let Some(header) = self.find_header(&grid)? else {
-            return Ok(());
+    /// Reads the whole file into a pull (without a cursor), or refuses it.
+    fn read(&self, path: &Path) -> Result<Pull, ConnectorError> {
+        let mut file = File::open(path).map_err(|e| file_error(path, &e))?;
+        let size = file.metadata().map_err(|e| file_error(path, &e))?.len();
+        if size == 0 {
+            return Err(ConnectorError::Content(format!(
+                "{}: empty file (0 bytes)",
+                self.name
+            )));
+        }
+        let container = xlsx::sniff(&mut file).map_err(|e| file_error(path, &e))?;
+        let refuse = |m: String| ConnectorError::Content(m);
+        if container == Container::Ole {
+            return Err(refuse(
+                xlsx::ole_refusal(&mut file, &self.name).map_err(|e| file_error(path, &e))?,
+            ));
+        }
+        let format = self.format.unwrap_or(match container {
+            Container::Zip => FileFormat::Xlsx,
+            _ => FileFormat::Csv,
+        });
+        match (format, container) {
+            (FileFormat::Csv, Container::Zip) => Err(refuse(format!(
+                "{} is an XLSX workbook, not CSV: set format = \"xlsx\"",
+                self.name
+            ))),
+            (FileFormat::Csv, _) => self.read_csv(file),
+            (FileFormat::Xlsx, Container::Zip) => self.read_xlsx(file),
+            (FileFormat::Xlsx, _) => Err(refuse(format!(
+                "{} is not an XLSX workbook (not a zip file): is it a CSV? set format = \"csv\"",
+                self.name
+            ))),
+        }
+    }
+
+    fn read_csv(&self, file: File) -> Result<Pull, ConnectorError> {
+        let decoded = text::Decoder::new(file, self.config.encoding);
+        let mut records =
+            CsvReader::new(BufReader::with_capacity(64 * 1024, decoded), self.delimiter);
+        let place = Place::Csv {
+            name: self.name.clone(),
+            delimiter: self.delimiter,
         };
-        match self.config.layout {
-            FileLayout::Long => self.long_header(&grid, header).map(|_| ()),
-            FileLayout::Wide => self.wide_records(&grid, header).map(|_| ()),
+        let mut rows = Rows::new(&self.settings, place);
+        let refuse = |e: CsvError| {
+            ConnectorError::Content(match e {
+                CsvError::Text(_) | CsvError::Io(_) => format!("{}: {e}", self.name),
+                _ => format!("{} {e}", self.name),
+            })
+        };
+        while let Some(record) = records.next_record().map_err(refuse)? {
+            if record.is_blank_line() {
+                continue;
+            }
+            rows.push(GridRow {
+                number: record.line,
+                cells: record.fields.into_iter().map(text_value).collect(),
+            })?;
         }
-    }
-}
-
-/// A record and where each of its fields is (`cells[i]` is field `i`'s location).
-struct Located {
-    record: RawRecord,
-    cells: Vec<String>,
-}
-
-/// True when some measure has a value: fund and month alone are an unfilled template.
-fn has_figures(fields: &[(String, Option<Target>, RawValue)]) -> bool {
-    fields
-        .iter()
-        .any(|(_, target, value)| matches!(target, Some(Target::Measure(_))) && !is_blank(value))
-}
-
-fn is_blank(value: &RawValue) -> bool {
-    match value {
-        RawValue::Empty => true,
-        RawValue::Text(t) => t.trim().is_empty(),
-        _ => false,
-    }
-}
-
-fn text_value(text: &str) -> RawValue {
-    if text.trim().is_empty() {
-        RawValue::Empty
-    } else {
-        RawValue::Text(text.to_string())
-    }
-}
-
-/// A spreadsheet cell as the mapping reads values.
-fn cell_value(cell: &Data) -> RawValue {
-    match cell {
-        Data::Empty => RawValue::Empty,
-        Data::String(s) => text_value(s),
-        Data::Int(i) => RawValue::Int(*i),
-        Data::Float(f) => RawValue::Float(*f),
-        Data::Bool(b) => RawValue::Bool(*b),
-        Data::DateTime(dt) if dt.is_datetime() => match dt.as_datetime() {
-            Some(t) if t.time() == NaiveTime::MIN => RawValue::Date(t.date()),
-            Some(t) => RawValue::DateTime(t),
-            None => RawValue::Float(dt.as_f64()),
-        },
-        // A duration is no date: leave the number for the mapping to judge.
-        Data::DateTime(dt) => RawValue::Float(dt.as_f64()),
-        Data::DateTimeIso(s) => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-            .map(RawValue::DateTime)
-            .or_else(|_| NaiveDate::parse_from_str(s, "%Y-%m-%d").map(RawValue::Date))
-            .unwrap_or_else(|_| RawValue::Text(s.clone())),
-        Data::DurationIso(s) => RawValue::Text(s.clone()),
-        // `#DIV/0!` and friends: the mapping rejects the row showing the error.
-        Data::Error(e) => RawValue::Text(e.to_string()),
-    }
-}
-
-/// A header or label cell as a name.
-fn header_text(cell: &RawValue) -> String {
-    match cell {
-        RawValue::Empty => String::new(),
-        RawValue::Text(t) => t.trim().to_string(),
-        RawValue::Int(i) => i.to_string(),
-        RawValue::Float(f) => f.to_string(),
-        RawValue::Decimal(d) => d.to_string(),
-        RawValue::Date(d) => d.to_string(),
-        RawValue::DateTime(d) => d.to_string(),
-        RawValue::Bool(b) => b.to_string(),
-    }
-}
-
-/// A wide header cell naming a month.
-fn is_month(cell: &RawValue) -> bool {
-    match cell {
-        RawValue::Date(_) | RawValue::DateTime(_) => true,
-        RawValue::Text(t) => Period::parse(t).is_ok(),
-        _ => false,
-    }
-}
-
-/// The rows of a CSV file or a sheet, as cells.
-#[derive(Debug)]
-struct Grid {
-    place: Place,
-    rows: Vec<GridRow>,
-}
-
-#[derive(Debug)]
-struct GridRow {
-    /// The CSV line where the row starts, or the sheet's row number (both 1-based).
-    number: u64,
-    cells: Vec<RawValue>,
-}
-
-#[derive(Debug)]
-enum Place {
-    Csv {
-        name: String,
-    },
-    Xlsx {
-        name: String,
-        sheet: String,
-        /// The sheet column (0-based) of the grid's first column.
-        first_col: u32,
-    },
-}
-
-/// `0` → `A`, `25` → `Z`, `26` → `AA`.
-fn column_letters(mut col: u32) -> String {
-    let mut letters = Vec::new();
-    loop {
-        letters.push(char::from(b'A' + (col % 26) as u8));
-        if col < 26 {
-            break;
-        }
-        col = col / 26 - 1;
-    }
-    letters.iter().rev().collect()
-}
-
-impl Place {
-    fn describe(&self) -> String {
-        match self {
-            Place::Csv { name } => name.clone(),
-            Place::Xlsx { name, sheet, .. } => format!("{name} sheet {sheet}"),
-        }
-    }
-}
-
-impl Grid {
-    /// A long row: `report.csv line 12`, `report.xlsx sheet สรุป row 7`.
-    fn row_location(&self, r: usize) -> String {
-        let number = self.rows[r].number;
-        match &self.place {
-            Place::Csv { name } => format!("{name} line {number}"),
-            Place::Xlsx { name, sheet, .. } => format!("{name} sheet {sheet} row {number}"),
-        }
+        rows.finish()
     }
 
-    /// One value: `report.csv line 12 column 4`, `report.xlsx sheet สรุป cell D7`.
-    fn cell_location(&self, r: usize, c: usize) -> String {
-        let number = self.rows[r].number;
-        match &self.place {
-            Place::Csv { name } => format!("{name} line {number} column {}", c + 1),
-            Place::Xlsx {
-                name,
-                sheet,
-                first_col,
-            } => format!(
-                "{name} sheet {sheet} cell {}{number}",
-                column_letters(first_col + c as u32)
-            ),
-        }
-    }
-
-    /// A value of a long row: in CSV the line is the location (the reason names the column).
-    fn field_location(&self, r: usize, c: usize) -> String {
-        match &self.place {
-            Place::Csv { .. } => self.row_location(r),
-            Place::Xlsx { .. } => self.cell_location(r, c),
-        }
-    }
-
-    /// A wide month: `report.csv column 3`, `report.xlsx sheet สรุป column C`.
-    fn column_location(&self, c: usize) -> String {
-        match &self.place {
-            Place::Csv { name } => format!("{name} column {}", c + 1),
-            Place::Xlsx {
-                name,
-                sheet,
-                first_col,
-            } => format!(
-                "{name} sheet {sheet} column {}",
-                column_letters(first_col + c as u32)
-            ),
+    fn read_xlsx(&self, file: File) -> Result<Pull, ConnectorError> {
+        xlsx::check_zip(&file, self.config.max_bytes, &self.name)
+            .map_err(ConnectorError::Content)?;
+        let mut book = Workbook::open(file, self.config.sheet.as_deref(), &self.name).map_err(
+            |r| match r {
+                Refusal::Content(m) => ConnectorError::Content(m),
+                Refusal::Config(m) => ConnectorError::Config(m),
+            },
+        )?;
+        let described = format!("{} sheet {}", self.name, book.sheet);
+        let merged = book.merged(&described).map_err(ConnectorError::Content)?;
+        let book_sheet = book.sheet.clone();
+        let mut rows: Option<Rows<'_>> = None;
+        let mut failed = None;
+        book.rows(&described, |first_col, row| {
+            let reader = rows.get_or_insert_with(|| {
+                Rows::new(
+                    &self.settings,
+                    Place::Xlsx {
+                        name: self.name.clone(),
+                        sheet: book_sheet.clone(),
+                        first_col,
+                        merged: merged.clone(),
+                    },
+                )
+            });
+            reader.push(row).map_err(|e| {
+                let text = e.to_string();
+                failed = Some(e);
+                text
+            })
+        })
+        .map_err(|m| failed.take().unwrap_or(ConnectorError::Content(m)))?;
+        match rows {
+            Some(rows) => rows.finish(),
+            None => Err(ConnectorError::Content(format!(
+                "{described}: the sheet is empty"
+            ))),
         }
     }
 }
@@ -1074,26 +629,25 @@ impl Connector for FileConnector {
         "file"
     }
 
+    /// Reads the whole file, as a pull would, and keeps nothing.
     async fn check(&self) -> Result<(), ConnectorError> {
-        let bytes = self.inner.fetch().await?;
+        let fetched = self.inner.fetch().await?;
         let inner = self.inner.clone();
-        blocking(move || inner.check_bytes(&bytes)).await
+        blocking(move || inner.read(&fetched.path).map(|_| ())).await
     }
 
     async fn pull(&self, since: Option<&Cursor>) -> Result<Pull, ConnectorError> {
-        let bytes = self.inner.fetch().await?;
+        let fetched = self.inner.fetch().await?;
+        if since.is_some_and(|c| c.0 == fetched.digest) {
+            return Ok(Pull {
+                cursor: since.cloned(),
+                ..Pull::default()
+            });
+        }
         let inner = self.inner.clone();
-        let since = since.cloned();
         blocking(move || {
-            let digest = sha256_hex(&bytes);
-            if since.as_ref().is_some_and(|c| c.0 == digest) {
-                return Ok(Pull {
-                    cursor: since,
-                    ..Pull::default()
-                });
-            }
-            let mut pull = inner.read(&bytes)?;
-            pull.cursor = Some(Cursor(digest));
+            let mut pull = inner.read(&fetched.path)?;
+            pull.cursor = Some(Cursor(fetched.digest.clone()));
             Ok(pull)
         })
         .await
@@ -1110,6 +664,7 @@ mod tests {
     use axum::routing::get;
     use welfare_model::{Money, Summary};
 
+    use super::grid::column_letters;
     use super::*;
     use crate::batch::from_batch;
     use crate::compliance::{self, Fixture, sample_rows};
@@ -1143,8 +698,18 @@ mod tests {
 
     const TITLE: &str = "รายงานสรุปรายเดือน กองทุนสวัสดิการชุมชน เครือข่ายจังหวัด";
 
+    /// `bad` asking for template rows instead of bad ones.
+    const TEMPLATE_ROWS: usize = usize::MAX;
+
     /// Bad rows for fixtures: a member count of "มาก" (many), then a month 13/2568.
     fn add_bad_rows(table: &mut Table, n: usize) {
+        if n == TEMPLATE_ROWS {
+            let mut row = vec![Cell::Empty; table.header.len()];
+            row[0] = Cell::Text("F777001".into());
+            row[1] = Cell::Month(Period::new(2025, 10).unwrap());
+            table.rows.push(row);
+            return;
+        }
         for i in 0..n {
             let mut row = vec![Cell::Empty; table.header.len()];
             row[0] = Cell::Text(format!("F77700{i}"));
@@ -1232,9 +797,11 @@ mod tests {
             self.current = Some((path, all, bad));
         }
 
+        /// A report whose rows are not filled in yet (fund and month, no figures): a header with
+        /// no rows at all is refused ("no data rows").
         async fn empty(&mut self) -> SourceConfig {
             let name = self.next_name();
-            self.write(&self.dir.path().join(&name), &[], 0);
+            self.write(&self.dir.path().join(&name), &[], TEMPLATE_ROWS);
             self.config(&name)
         }
 
@@ -1443,7 +1010,7 @@ mod tests {
         };
         let err = pull(&unnamed).await.unwrap_err();
         assert!(
-            matches!(&err, ConnectorError::Config(m) if m.contains("wide.csv") && m.contains("fund")),
+            matches!(&err, ConnectorError::Content(m) if m.contains("wide.csv") && m.contains("no column for fund_id")),
             "{err}"
         );
     }
@@ -1512,7 +1079,7 @@ mod tests {
         };
         assert!(matches!(
             pull(&wrong).await.unwrap_err(),
-            ConnectorError::Config(m) if m.contains("no fund id column")
+            ConnectorError::Content(m) if m.contains("title.csv: no column for fund_id")
         ));
         let past = FileConfig {
             header_row: Some(40),
@@ -1552,14 +1119,14 @@ mod tests {
         assert_eq!(got[0].fund_balance, money("12345.67"));
         assert_eq!(got[0].source.as_deref(), Some(source().as_str()));
 
-        // Without a fund id anywhere the file cannot be keyed: a permanent error, not 2 rejections.
+        // Without a fund id anywhere the file cannot be keyed: refused whole, not 2 rejections.
         let unnamed = FileConfig {
             fund_id: None,
             ..config
         };
         let err = unnamed.build(source()).unwrap().check().await.unwrap_err();
         assert!(
-            matches!(&err, ConnectorError::Config(m) if m.contains("one-fund.csv")),
+            matches!(&err, ConnectorError::Content(m) if m.contains("one-fund.csv: no column for fund_id")),
             "{err}"
         );
 
@@ -1579,12 +1146,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let text = "รหัส,งวด,คนในกองทุน,สมาชิก\nF1,10/2568,100,7\n";
         let base = write_file(dir.path(), "own-names.csv", text);
-        // Unconfigured, สมาชิก is the member count and คนในกองทุน is unknown.
-        let got = rows_of(&pull(&base).await.unwrap());
-        assert_eq!(
-            (got[0].members_total, got[0].members_joined),
-            (Some(7), None)
-        );
         let mapped = FileConfig {
             fields: BTreeMap::from([
                 ("members_total".to_string(), "คนในกองทุน".to_string()),
@@ -1649,19 +1210,15 @@ mod tests {
         let p = pull(&write_file(dir.path(), "dup.csv", text))
             .await
             .unwrap();
+        // Both copies are delivered: the hub keeps identical ones once and quarantines differing ones.
+        let members: Vec<Option<i64>> = rows_of(&p).iter().map(|s| s.members_total).collect();
         assert_eq!(
-            rows_of(&p)[0].members_total,
-            Some(10),
-            "the first one counts"
+            members,
+            [Some(10), Some(11)],
+            "November is an unfilled template"
         );
-        assert_eq!(p.row_count(), 1, "November is an unfilled template");
-        assert_eq!(p.rejected.len(), 1);
-        assert_eq!(p.rejected[0].location, "dup.csv line 3");
-        assert!(
-            p.rejected[0].reason.contains("dup.csv line 2"),
-            "{}",
-            p.rejected[0].reason
-        );
+        assert_eq!(locations_of(&p), ["dup.csv line 2", "dup.csv line 3"]);
+        assert!(p.rejected.is_empty(), "{:?}", p.rejected);
     }
 
     #[tokio::test]
@@ -1690,12 +1247,13 @@ mod tests {
         // UTF-8 without a BOM, and an empty file (a fund that has not reported yet).
         let plain = write_file(dir.path(), "plain.csv", text);
         assert_eq!(pull(&plain).await.unwrap().row_count(), 1);
+        // An empty file is refused: a fund that has not reported yet sends no file.
         let empty = write_file(dir.path(), "empty.csv", "");
         let connector = empty.build(source()).unwrap();
-        connector.check().await.unwrap();
-        let p = connector.pull(None).await.unwrap();
-        assert_eq!((p.row_count(), p.rejected.len()), (0, 0));
-        assert!(p.cursor.is_some());
+        assert!(matches!(
+            connector.check().await.unwrap_err(),
+            ConnectorError::Content(m) if m == "empty.csv: empty file (0 bytes)"
+        ));
     }
 
     #[tokio::test]
@@ -1704,7 +1262,7 @@ mod tests {
         let pdf = write_file(dir.path(), "scan.pdf", b"%PDF-1.4\n\x00\x01binary");
         let err = pull(&pdf).await.unwrap_err();
         assert!(
-            matches!(&err, ConnectorError::Content(m) if m.contains("scan.pdf") && m.contains("no header")),
+            matches!(&err, ConnectorError::Content(m) if m.contains("scan.pdf") && m.contains("a NUL byte at byte 9")),
             "{err}"
         );
         assert!(!err.is_transient());
