@@ -4,8 +4,11 @@
 mod analytics;
 mod api;
 mod bundle;
+mod corpus;
 mod e2e;
 mod faults;
+mod hostile_sql;
+mod http_hygiene;
 mod ingest;
 mod maps;
 mod store;
