@@ -40,9 +40,10 @@ pub enum MoneyError {
 /// Unit words a clerk writes before or after an amount.
 const BAHT_UNITS: [&str; 4] = ["บาท", "฿", "THB", "baht"];
 
-/// How far a spreadsheet float may sit from a satang value and still be that value: binary floats
-/// cannot hold 0.10 exactly, and sums of them drift (`0.1 + 0.2`), but by far less than this.
-const FLOAT_NOISE: f64 = 1e-6;
+/// How far a spreadsheet float may sit from a satang value (or a count from a whole number) and still
+/// be that value: binary floats cannot hold 0.10 exactly, and sums of them drift (`0.1 + 0.2`), but by
+/// far less than this.
+pub const FLOAT_NOISE: f64 = 1e-6;
 
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);

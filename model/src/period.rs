@@ -194,9 +194,7 @@ impl Period {
         let year = match (year_text.len(), era) {
             (2, Some(Era::Common)) => 2000 + written,
             (2, _) => 2500 + written - BUDDHIST_ERA_OFFSET,
-            // A four-digit year from 2400 on can only be Buddhist era: CE 2400 is centuries away.
-            (4, _) if written >= 2400 => written - BUDDHIST_ERA_OFFSET,
-            (4, _) => written,
+            (4, _) => common_era_year(written),
             _ => return Err(unrecognised()),
         };
         if !(1..=12).contains(&month) {
@@ -315,6 +313,16 @@ impl Period {
             period = period.prev();
         }
         period
+    }
+}
+
+/// A four-digit year as written, in the Common Era: from 2400 on it can only be Buddhist era (CE 2400
+/// is centuries away), so 2568 is 2025; below, it stays (2025 is 2025).
+pub fn common_era_year(written: i32) -> i32 {
+    if written >= 2400 {
+        written - BUDDHIST_ERA_OFFSET
+    } else {
+        written
     }
 }
 

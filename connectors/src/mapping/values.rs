@@ -3,14 +3,12 @@
 //! (an empty cell is never zero), or why it cannot be read: the reason quotes the value as written.
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use welfare_model::period::{FIRST_YEAR, LAST_YEAR};
-use welfare_model::thai::{BUDDHIST_ERA_OFFSET, ascii_digits, quoted, read_number};
+use welfare_model::money::FLOAT_NOISE;
+use welfare_model::period::{FIRST_YEAR, LAST_YEAR, common_era_year};
+use welfare_model::thai::{ascii_digits, quoted, read_number};
 use welfare_model::{FundId, FundIdError, Money, Period};
 
 use super::{RawValue, bangkok};
-
-/// How far a spreadsheet float may sit from a whole number and still be that number.
-const FLOAT_NOISE: f64 = 1e-6;
 
 /// Unit words a clerk writes after a count of people.
 const COUNT_UNITS: [&str; 2] = ["คน", "ราย"];
@@ -151,16 +149,7 @@ pub(super) fn parse_period(value: &RawValue) -> Result<Option<Period>, String> {
 
 /// A date typed into a spreadsheet by a Thai clerk may carry a Buddhist-era year (2568-10-01).
 fn date_period(d: NaiveDate) -> Result<Period, String> {
-    Period::new(ce_year(d.year()), d.month()).map_err(|e| e.to_string())
-}
-
-/// A year from 2400 on is Buddhist era (the same rule as [`Period::parse`]).
-fn ce_year(year: i32) -> i32 {
-    if year >= 2400 {
-        year - BUDDHIST_ERA_OFFSET
-    } else {
-        year
-    }
+    Period::new(common_era_year(d.year()), d.month()).map_err(|e| e.to_string())
 }
 
 pub(super) fn parse_month(value: &RawValue) -> Result<Option<u32>, String> {
@@ -184,7 +173,7 @@ pub(super) fn parse_month(value: &RawValue) -> Result<Option<u32>, String> {
 pub fn parse_timestamp(value: &RawValue) -> Result<Option<DateTime<Utc>>, String> {
     let local = |naive: NaiveDateTime| {
         let naive = naive
-            .with_year(ce_year(naive.year()))
+            .with_year(common_era_year(naive.year()))
             .ok_or_else(|| format!("{} is not a valid date", shown(value)))?;
         bangkok()
             .from_local_datetime(&naive)
@@ -223,7 +212,7 @@ fn text_time(
 ) -> Result<DateTime<Utc>, String> {
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         let d = d
-            .with_year(ce_year(d.year()))
+            .with_year(common_era_year(d.year()))
             .ok_or_else(|| format!("{written} is not a valid date"))?;
         return Ok(d.with_timezone(&Utc));
     }
