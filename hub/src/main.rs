@@ -69,13 +69,40 @@ enum Command {
         /// A connector id (repeatable).
         #[arg(long, value_name = "ID")]
         connector: Vec<String>,
+        /// Re-read each source whole, regardless of its saved cursor (after fixing a registry
+        /// problem, say); unchanged rows stay unchanged.
+        #[arg(long)]
+        full: bool,
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
+    },
+    /// Rows put aside by ingestion, with where they were and why.
+    Quarantine {
+        #[command(subcommand)]
+        command: QuarantineCommand,
     },
     /// Reference geography.
     Geography {
         #[command(subcommand)]
         command: GeographyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum QuarantineCommand {
+    /// Open entries, newest first: location and reason (with --all, resolved ones too).
+    List {
+        /// Only this connector's entries.
+        #[arg(long, value_name = "ID")]
+        connector: Option<String>,
+        /// Include entries resolved by a later run.
+        #[arg(long)]
+        all: bool,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
     },
 }
 
@@ -133,6 +160,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Pull {
             all,
             connector,
+            full,
             database_url,
         } => {
             if let Some(url) = database_url {
@@ -159,12 +187,45 @@ async fn main() -> anyhow::Result<()> {
                     "nothing to pull: name --connector ID or --all (and configure [[connectors]])"
                 );
             }
-            let failed = pull::pull_all(&hub, &ids, "manual").await;
+            if full {
+                // The cursor is forgotten before the run; if the run fails, the next one reads the
+                // whole source again too, which stores nothing twice.
+                for id in &ids {
+                    hub.store.clear_cursor(id).await?;
+                }
+            }
+            let trigger = if full { "manual (full)" } else { "manual" };
+            let failed = pull::pull_all(&hub, &ids, trigger, pull::Detail::EveryConnector).await;
             if failed > 0 {
                 bail!(
-                    "{failed} of {} connectors failed; see their runs",
+                    "{failed} of {} connectors failed or had their source refused; see their runs",
                     ids.len()
                 );
+            }
+        }
+        Command::Quarantine {
+            command:
+                QuarantineCommand::List {
+                    connector,
+                    all,
+                    limit,
+                    database_url,
+                },
+        } => {
+            if let Some(url) = database_url {
+                config.database_url = url;
+            }
+            let store = open_store(&config.database_url).await?;
+            let entries = store
+                .quarantine_entries(connector.as_deref(), all, limit)
+                .await?;
+            for q in &entries {
+                println!("{}", quarantine_line(q));
+            }
+            let what = if all { "entries" } else { "open entries" };
+            match &connector {
+                Some(id) => println!("{} quarantine {what} of connector {id}", entries.len()),
+                None => println!("{} quarantine {what}", entries.len()),
             }
         }
         Command::Demo {
@@ -220,7 +281,7 @@ async fn main() -> anyhow::Result<()> {
             let sources = demo::prepare(&store, &bundle, demo_config, &sources_dir).await?;
             let hub = Hub::open(&config, store.clone(), sources.entries.clone()).await?;
             let ids: Vec<String> = sources.entries.iter().map(|e| e.id.clone()).collect();
-            let failed = pull::pull_all(&hub, &ids, "demo").await;
+            let failed = pull::pull_all(&hub, &ids, "demo", pull::Detail::FailuresOnly).await;
             hub.analytics.rebuild().await?;
             let report = demo::report(&store, &sources, started).await?;
             println!(
@@ -272,6 +333,21 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One quarantine entry as `quarantine list` prints it: connector, location, reason, and how it was
+/// resolved.
+fn quarantine_line(q: &welfare_hub::store::Quarantined) -> String {
+    let mut line = format!(
+        "{} | {} | {}",
+        q.connector_id.as_deref().unwrap_or("-"),
+        q.location,
+        q.reason
+    );
+    if let (Some(at), Some(run)) = (&q.resolved_at, q.resolved_by_run) {
+        line.push_str(&format!(" | resolved {at} by run {run}"));
+    }
+    line
 }
 
 /// Where the demo writes its simulated sources: beside a SQLite store, else under `data/`.

@@ -1,7 +1,10 @@
 //! Pulling many connectors now, with a progress bar: `welfare-hub pull` and the demo's first load.
 
+use std::fmt::Write as _;
+
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinSet;
+use welfare_model::thai::quoted;
 
 use crate::app::Hub;
 use crate::ingest::RunResult;
@@ -23,9 +26,58 @@ pub fn run_many(hub: &Hub, ids: &[String], trigger: &str) -> JoinSet<(String, Ve
     tasks
 }
 
+/// How much `pull_all` prints per connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// A line for every connector (what it stored, quarantined, could not map, or why it failed).
+    EveryConnector,
+    /// Totals, and the failed connectors (the demo's thousands of connectors).
+    FailuresOnly,
+}
+
+/// The lines of one connector's summary: its last attempt's counts, unrecognised columns with their
+/// headings, or the refusal or failure with its reason.
+pub fn connector_summary(id: &str, result: Option<&RunResult>) -> String {
+    let mut out = String::new();
+    match result {
+        None => {
+            let _ = write!(out, "{id}: not run");
+        }
+        Some(r) if r.status == RunStatus::Succeeded => {
+            let c = r.counts;
+            let _ = write!(
+                out,
+                "{id}: {} new, {} revised, {} unchanged, {} quarantined",
+                c.accepted, c.revised, c.unchanged, c.rejected
+            );
+            if !r.unrecognised.is_empty() {
+                let _ = write!(out, "; {} unrecognised columns:", r.unrecognised.len());
+                for column in &r.unrecognised {
+                    let _ = write!(
+                        out,
+                        "\n  unrecognised column {} at {}",
+                        quoted(&column.heading),
+                        column.location
+                    );
+                }
+            }
+        }
+        Some(r) => {
+            let what = if r.refused { "refused" } else { "failed" };
+            let _ = write!(
+                out,
+                "{id}: {what}: {} (run {})",
+                r.error.as_deref().unwrap_or("no reason recorded"),
+                r.run_id
+            );
+        }
+    }
+    out
+}
+
 /// Runs each connector of `ids` once (with retries), `scheduler.concurrency` at a time, and prints a
-/// summary. Returns how many ended failed.
-pub async fn pull_all(hub: &Hub, ids: &[String], trigger: &str) -> usize {
+/// summary. Returns how many ended failed (a refused source is a failed run).
+pub async fn pull_all(hub: &Hub, ids: &[String], trigger: &str, detail: Detail) -> usize {
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         ProgressBar::new(ids.len() as u64)
     } else {
@@ -36,38 +88,113 @@ pub async fn pull_all(hub: &Hub, ids: &[String], trigger: &str) -> usize {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut total = RunCounts::default();
+    let mut lines: Vec<(String, String)> = Vec::new();
     let mut failed = Vec::new();
+    let mut refused = 0;
     let mut runs = run_many(hub, ids, trigger);
     while let Some(joined) = runs.join_next().await {
-        let Ok((id, results)) = joined else { continue };
-        match results.last() {
+        let (id, results) = match joined {
+            Ok(done) => done,
+            Err(e) => {
+                failed.push(format!("a pull task ended abnormally: {e}"));
+                continue;
+            }
+        };
+        let last = results.last();
+        match last {
             Some(r) if r.status == RunStatus::Succeeded => {
                 total.accepted += r.counts.accepted;
                 total.revised += r.counts.revised;
                 total.unchanged += r.counts.unchanged;
                 total.rejected += r.counts.rejected;
             }
-            Some(r) => failed.push((id, r.error.clone().unwrap_or_default())),
-            None => failed.push((id, "not run".into())),
+            Some(r) => {
+                refused += usize::from(r.refused);
+                failed.push(connector_summary(&id, last));
+            }
+            None => failed.push(connector_summary(&id, None)),
+        }
+        if detail == Detail::EveryConnector {
+            lines.push((id.clone(), connector_summary(&id, last)));
         }
         bar.inc(1);
         bar.set_message(format!("{} failed", failed.len()));
     }
     bar.finish_and_clear();
+    lines.sort();
+    for (_, line) in &lines {
+        println!("{line}");
+    }
     println!(
-        "Pulled {} connectors: {} new rows, {} revised, {} unchanged, {} quarantined; {} failed",
+        "Pulled {} connectors: {} new rows, {} revised, {} unchanged, {} quarantined; {} failed ({} refused)",
         ids.len(),
         total.accepted,
         total.revised,
         total.unchanged,
         total.rejected,
-        failed.len()
+        failed.len(),
+        refused
     );
-    for (id, error) in failed.iter().take(20) {
-        println!("  failed: {id}: {error}");
-    }
-    if failed.len() > 20 {
-        println!("  … and {} more", failed.len() - 20);
+    if detail == Detail::FailuresOnly {
+        failed.sort();
+        for line in failed.iter().take(20) {
+            println!("  {line}");
+        }
+        if failed.len() > 20 {
+            println!("  … and {} more", failed.len() - 20);
+        }
     }
     failed.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use welfare_connectors::UnrecognisedColumn;
+
+    fn result(status: RunStatus) -> RunResult {
+        RunResult {
+            run_id: 7,
+            connector_id: "c1".into(),
+            status,
+            counts: RunCounts {
+                accepted: 5,
+                rejected: 2,
+                unchanged: 1,
+                revised: 3,
+            },
+            error: None,
+            transient: false,
+            duration: std::time::Duration::ZERO,
+            refused: false,
+            unrecognised: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_summary_names_counts_unrecognised_columns_and_refusals() {
+        let mut ok = result(RunStatus::Succeeded);
+        assert_eq!(
+            connector_summary("c1", Some(&ok)),
+            "c1: 5 new, 3 revised, 1 unchanged, 2 quarantined"
+        );
+        ok.unrecognised = vec![UnrecognisedColumn {
+            location: "report.csv line 1 column 7".into(),
+            heading: "หมายเหตุ".into(),
+        }];
+        assert_eq!(
+            connector_summary("c1", Some(&ok)),
+            "c1: 5 new, 3 revised, 1 unchanged, 2 quarantined; 1 unrecognised columns:\n  unrecognised column \"หมายเหตุ\" at report.csv line 1 column 7"
+        );
+        let mut refused = result(RunStatus::Failed);
+        refused.refused = true;
+        refused.error = Some("source content: report.csv: no data rows".into());
+        assert_eq!(
+            connector_summary("c1", Some(&refused)),
+            "c1: refused: source content: report.csv: no data rows (run 7)"
+        );
+        refused.refused = false;
+        assert!(connector_summary("c1", Some(&refused)).starts_with("c1: failed: source content"));
+        assert_eq!(connector_summary("c2", None), "c2: not run");
+    }
 }

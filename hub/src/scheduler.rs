@@ -351,6 +351,8 @@ impl Scheduler {
                         error: Some(e.to_string()),
                         transient: e.is_transient(),
                         duration: Duration::ZERO,
+                        refused: false,
+                        unrecognised: Vec::new(),
                     }
                 }
             };
@@ -510,6 +512,8 @@ mod tests {
                 error: failed.then(|| "HTTP 503".into()),
                 transient: failed && !self.permanent,
                 duration: self.takes,
+                refused: false,
+                unrecognised: Vec::new(),
             })
         }
 

@@ -1,19 +1,26 @@
 //! One run of one connector: pull, validate, then store rows, quarantine and cursor in one
 //! transaction. A run that fails or times out at any point stores nothing and keeps the old cursor, so
-//! running it again neither loses nor doubles a row.
+//! running it again neither loses nor doubles a row. A run is always finished: a refused source, a
+//! panic in the connector or in validation, a timeout, or a caller that drops the run all end it
+//! `failed` with the reason.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use serde::Serialize;
 use welfare_connectors::batch::from_batch;
-use welfare_connectors::{Connector, ConnectorError, Cursor};
-use welfare_model::{Period, Summary};
+use welfare_connectors::{Connector, ConnectorError, Cursor, UnrecognisedColumn};
+use welfare_model::{FundId, Period, Summary};
 
 use super::ConnectorEntry;
-use super::validate::{Reference, ValidationRules, check};
-use crate::store::{QuarantineRow, RunCounts, RunStatus, Store, StoreError};
+use super::validate::{
+    DeclaredTambon, Delivered, Reference, Refusal, ValidationRules, check_row, check_series,
+    earliest_months, months_before, split_duplicates,
+};
+use crate::store::{Accepted, QuarantineRow, RunCounts, RunEnd, RunStatus, Store, StoreError};
 
 /// How a run ended.
 #[derive(Debug, Clone, Serialize)]
@@ -27,6 +34,10 @@ pub struct RunResult {
     pub transient: bool,
     #[serde(skip)]
     pub duration: Duration,
+    /// The connector refused the source's content as a whole (`error` says why); nothing stored.
+    pub refused: bool,
+    /// The source's columns that feed no field (also on the run record).
+    pub unrecognised: Vec<UnrecognisedColumn>,
 }
 
 /// Why a run failed, before it is written to the run history.
@@ -40,6 +51,8 @@ enum RunError {
     Batch(String),
     #[error("timed out after {0} s; nothing of this run was stored")]
     TimedOut(u64),
+    #[error("the run panicked ({0}); nothing of this run was stored")]
+    Panicked(String),
 }
 
 impl RunError {
@@ -47,10 +60,66 @@ impl RunError {
         match self {
             RunError::Connector(e) => e.is_transient(),
             RunError::Store(e) => e.is_transient(),
-            RunError::Batch(_) => false,
+            RunError::Batch(_) | RunError::Panicked(_) => false,
             RunError::TimedOut(_) => true,
         }
     }
+
+    fn is_refusal(&self) -> bool {
+        matches!(self, RunError::Connector(ConnectorError::Content(_)))
+    }
+}
+
+/// What a panic said, when it said it as text.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string())
+}
+
+/// Finishes a run as failed if it is dropped before [`Unfinished::done`]: a caller that stops
+/// waiting (a cancelled task, a shutdown) must not leave the run `running`.
+struct Unfinished {
+    store: Store,
+    run_id: i64,
+    done: bool,
+}
+
+impl Unfinished {
+    fn done(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = self.store.clone();
+        let run_id = self.run_id;
+        runtime.spawn(async move {
+            let error =
+                "abandoned: the run was stopped before it finished; nothing of it was stored";
+            if let Err(e) = store
+                .finish_run(run_id, RunStatus::Failed, RunCounts::default(), Some(error))
+                .await
+            {
+                tracing::error!(run_id, error = %e, "an abandoned run could not be marked failed");
+            }
+        });
+    }
+}
+
+/// What a successful pull-and-store did.
+struct Stored {
+    counts: RunCounts,
+    unrecognised: Vec<UnrecognisedColumn>,
 }
 
 /// Raised after every commit that stored or revised figures: a counter (so a listener can tell
@@ -121,7 +190,7 @@ impl Ingestor {
     }
 
     /// Runs `connector` once. The result is also in the run history; only a store that cannot even
-    /// record the run's start is an `Err`.
+    /// record the run's start (or end) is an `Err`.
     pub async fn run(
         &self,
         entry: &ConnectorEntry,
@@ -130,36 +199,55 @@ impl Ingestor {
     ) -> Result<RunResult, StoreError> {
         let started = Instant::now();
         let run_id = self.store.start_run(Some(&entry.id), trigger).await?;
+        let unfinished = Unfinished {
+            store: self.store.clone(),
+            run_id,
+            done: false,
+        };
         let limit = Duration::from_secs(entry.timeout_secs);
-        let outcome = match tokio::time::timeout(
-            limit,
-            self.pull_and_store(entry, connector, run_id),
-        )
-        .await
-        {
-            Ok(result) => result,
+        // A panic anywhere in the pull or the validation fails this run, not the hub's task.
+        let work = AssertUnwindSafe(self.pull_and_store(entry, connector, run_id)).catch_unwind();
+        let outcome = match tokio::time::timeout(limit, work).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => Err(RunError::Panicked(panic_message(panic.as_ref()))),
             Err(_) => Err(RunError::TimedOut(entry.timeout_secs)),
         };
-        let (status, counts, error, transient) = match outcome {
-            Ok(counts) => (RunStatus::Succeeded, counts, None, false),
+        let (status, stored, error, transient, refused) = match outcome {
+            Ok(stored) => (RunStatus::Succeeded, stored, None, false, false),
             Err(e) => (
                 RunStatus::Failed,
-                RunCounts::default(),
+                Stored {
+                    counts: RunCounts::default(),
+                    unrecognised: Vec::new(),
+                },
                 Some(e.to_string()),
                 e.is_transient(),
+                e.is_refusal(),
             ),
         };
+        let counts = stored.counts;
         self.store
-            .finish_run(run_id, status, counts, error.as_deref())
+            .finish_run_with(
+                run_id,
+                RunEnd {
+                    status,
+                    counts,
+                    error: error.as_deref(),
+                    refused,
+                    unrecognised: &stored.unrecognised,
+                },
+            )
             .await?;
+        unfinished.done();
         match &error {
             None => tracing::info!(
                 connector = %entry.id, run_id, new = counts.accepted, revised = counts.revised,
                 unchanged = counts.unchanged, rejected = counts.rejected,
+                unrecognised = stored.unrecognised.len(),
                 ms = started.elapsed().as_millis() as u64, "run succeeded"
             ),
             Some(e) => tracing::warn!(
-                connector = %entry.id, run_id, transient, error = %e, "run failed"
+                connector = %entry.id, run_id, transient, refused, error = %e, "run failed"
             ),
         }
         Ok(RunResult {
@@ -170,6 +258,8 @@ impl Ingestor {
             error,
             transient,
             duration: started.elapsed(),
+            refused,
+            unrecognised: stored.unrecognised,
         })
     }
 
@@ -178,14 +268,35 @@ impl Ingestor {
         entry: &ConnectorEntry,
         connector: &dyn Connector,
         run_id: i64,
-    ) -> Result<RunCounts, RunError> {
+    ) -> Result<Stored, RunError> {
         let since = self.store.connector_cursor(&entry.id).await?.map(Cursor);
         let pull = connector.pull(since.as_ref()).await?;
 
-        let mut rows: Vec<(Summary, String)> = Vec::with_capacity(pull.row_count());
+        let mut rows: Vec<Delivered> = Vec::with_capacity(pull.row_count());
         for batch in &pull.batches {
             let summaries = from_batch(&batch.rows).map_err(|e| RunError::Batch(e.to_string()))?;
-            rows.extend(summaries.into_iter().zip(batch.locations.iter().cloned()));
+            let n = summaries.len();
+            if batch.locations.len() != n || !(batch.tambons.is_empty() || batch.tambons.len() == n)
+            {
+                return Err(RunError::Batch(format!(
+                    "a batch of {n} rows came with {} locations and {} tambons",
+                    batch.locations.len(),
+                    batch.tambons.len()
+                )));
+            }
+            for (i, (summary, location)) in summaries.into_iter().zip(&batch.locations).enumerate()
+            {
+                let tambon = match batch.tambons.get(i) {
+                    None => DeclaredTambon::NoColumn,
+                    Some(None) => DeclaredTambon::Blank,
+                    Some(Some(code)) => DeclaredTambon::Code(code.clone()),
+                };
+                rows.push(Delivered {
+                    summary,
+                    location: location.clone(),
+                    tambon,
+                });
+            }
         }
         let mut quarantine: Vec<QuarantineRow> = pull
             .rejected
@@ -194,13 +305,33 @@ impl Ingestor {
                 location: r.location.clone(),
                 reason: r.reason.clone(),
                 raw: Some(r.raw.clone()),
+                fund_id: None,
+                period: None,
             })
             .collect();
-        let (valid, invalid) = self.validate(rows).await?;
-        quarantine.extend(invalid);
+        let (accepted, refused) = self.validate(rows).await?;
+        quarantine.extend(refused.into_iter().map(quarantine_row));
+        let mut answered = Accepted::default();
+        let mut valid = Vec::with_capacity(accepted.len());
+        for row in accepted {
+            answered.fund_months.insert((
+                row.summary.fund_id.to_string(),
+                row.summary.period.to_string(),
+            ));
+            answered.locations.insert(row.location);
+            valid.push(row.summary);
+        }
+        if !pull.unrecognised.is_empty() {
+            tracing::warn!(
+                connector = %entry.id,
+                columns = ?pull.unrecognised.iter().map(|c| c.heading.as_str()).collect::<Vec<_>>(),
+                "columns feed no field"
+            );
+        }
 
         let mut tx = self.store.begin().await?;
         let outcome = tx.upsert_summaries(Some(run_id), &valid).await?;
+        tx.resolve_quarantine(run_id, &entry.id, &answered).await?;
         tx.quarantine(Some(run_id), Some(&entry.id), &quarantine)
             .await?;
         if let Some(cursor) = &pull.cursor {
@@ -210,70 +341,62 @@ impl Ingestor {
         if outcome.inserted + outcome.revised > 0 {
             self.changed.raise();
         }
-        Ok(RunCounts {
-            accepted: outcome.inserted,
-            rejected: quarantine.len() as u64,
-            unchanged: outcome.unchanged,
-            revised: outcome.revised,
+        Ok(Stored {
+            counts: RunCounts {
+                accepted: outcome.inserted,
+                rejected: quarantine.len() as u64,
+                unchanged: outcome.unchanged,
+                revised: outcome.revised,
+            },
+            unrecognised: pull.unrecognised,
         })
     }
 
-    /// Splits delivered rows into valid summaries and quarantine rows with reasons.
+    /// Splits delivered rows into those accepted and those refused with reasons (see
+    /// [`super::validate`] for the stages).
     async fn validate(
         &self,
-        mut rows: Vec<(Summary, String)>,
-    ) -> Result<(Vec<Summary>, Vec<QuarantineRow>), StoreError> {
+        rows: Vec<Delivered>,
+    ) -> Result<(Vec<Delivered>, Vec<Refusal>), StoreError> {
         let reference = self.reference();
         // The current month in Bangkok is the latest a fund can report (a month still in progress).
         let today = chrono::Utc::now().with_timezone(&welfare_connectors::mapping::bangkok());
         let latest = Period::of_date(today.date_naive());
-        rows.sort_by(|a, b| (&a.0.fund_id, a.0.period).cmp(&(&b.0.fund_id, b.0.period)));
+        let earliest = earliest_months(&rows);
 
-        // A (fund, month) delivered twice in one run: which copy is right cannot be known.
-        let mut seen: HashMap<(String, Period), usize> = HashMap::new();
-        for (s, _) in &rows {
-            *seen.entry((s.fund_id.to_string(), s.period)).or_default() += 1;
-        }
-        let delivered: HashMap<(String, Period), Option<i64>> = rows
-            .iter()
-            .map(|(s, _)| ((s.fund_id.to_string(), s.period), s.members_total))
-            .collect();
-
-        let mut valid = Vec::with_capacity(rows.len());
-        let mut invalid = Vec::new();
-        for (s, location) in rows {
-            let key = (s.fund_id.to_string(), s.period);
-            let reject = |reason: String, s: &Summary| QuarantineRow {
-                location: location.clone(),
-                reason,
-                raw: serde_json::to_value(s).ok(),
-            };
-            if seen[&key] > 1 {
-                invalid.push(reject(
-                    format!(
-                        "fund {} period {} was delivered {} times in one run",
-                        s.fund_id, s.period, seen[&key]
-                    ),
-                    &s,
-                ));
-                continue;
-            }
-            let needs_previous =
-                s.members_total.is_some() && s.members_joined.is_some() && s.members_left.is_some();
-            let previous = if !needs_previous {
-                None
-            } else if let Some(members) = delivered.get(&(key.0.clone(), s.period.prev())) {
-                *members
-            } else {
-                self.store
-                    .members_at(s.fund_id.as_str(), &s.period.prev().to_string())
-                    .await?
-            };
-            match check(&s, &reference, &self.rules, previous, latest) {
-                Ok(()) => valid.push(s),
-                Err(reason) => invalid.push(reject(reason, &s)),
+        let (unique, mut refused) = split_duplicates(rows);
+        let mut passed = Vec::with_capacity(unique.len());
+        for row in unique {
+            match check_row(&row.summary, &row.tambon, &reference, &self.rules, latest) {
+                Ok(()) => passed.push(row),
+                Err(reason) => refused.push(Refusal { row, reason }),
             }
         }
-        Ok((valid, invalid))
+        let mut stored_before: HashMap<FundId, Summary> = HashMap::new();
+        for (fund, period) in months_before(&earliest, &passed) {
+            if let Some((_, s)) = self.store.summary(&fund, period).await? {
+                stored_before.insert(fund, s);
+            }
+        }
+        let (accepted, broken) = check_series(passed, &stored_before);
+        refused.extend(broken);
+        Ok((accepted, refused))
+    }
+}
+
+/// A refused row as quarantine keeps it: where, why, the row as read, and its fund-month.
+fn quarantine_row(refusal: Refusal) -> QuarantineRow {
+    let Refusal { row, reason } = refusal;
+    let mut raw = serde_json::to_value(&row.summary).unwrap_or(serde_json::Value::Null);
+    if let (serde_json::Value::Object(fields), DeclaredTambon::Code(code)) = (&mut raw, &row.tambon)
+    {
+        fields.insert("tambon".into(), serde_json::Value::String(code.clone()));
+    }
+    QuarantineRow {
+        fund_id: Some(row.summary.fund_id.to_string()),
+        period: Some(row.summary.period.to_string()),
+        location: row.location,
+        reason,
+        raw: Some(raw),
     }
 }

@@ -23,9 +23,12 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use areas::{AreaListing, MapSource};
-pub use connectors::{ConnectorRecord, FundReference, QuarantineRow, Quarantined};
+pub use connectors::{
+    Accepted, ConnectorRecord, FundReference, QuarantineRow, Quarantined, RAW_LIMIT, REASON_LIMIT,
+    bounded,
+};
 pub use geography::GeographyImport;
-pub use ops::{Run, RunCounts, RunStatus};
+pub use ops::{Run, RunCounts, RunEnd, RunStatus};
 pub use summaries::{StockTotals, UpsertOutcome};
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

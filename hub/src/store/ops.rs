@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
+use welfare_connectors::UnrecognisedColumn;
 use welfare_model::fund::Fund;
 
 use super::rows::{SqlValue, insert_rows, set_excluded, trusted};
@@ -55,6 +56,20 @@ pub struct Run {
     pub finished_at: Option<String>,
     pub counts: RunCounts,
     pub error: Option<String>,
+    /// The connector refused the source's content as a whole (the error says why); nothing stored.
+    pub refused: bool,
+    /// The source's columns that feed no field and are not ignored by configuration.
+    pub unrecognised: Vec<UnrecognisedColumn>,
+}
+
+/// How a run ended, as [`Store::finish_run_with`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunEnd<'a> {
+    pub status: RunStatus,
+    pub counts: RunCounts,
+    pub error: Option<&'a str>,
+    pub refused: bool,
+    pub unrecognised: &'a [UnrecognisedColumn],
 }
 
 const FUND_COLUMNS: &[&str] = &[
@@ -171,7 +186,7 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
-    /// Records how a run ended.
+    /// Records how a run ended (no unrecognised columns, not refused).
     pub async fn finish_run(
         &self,
         run_id: i64,
@@ -179,24 +194,56 @@ impl Store {
         counts: RunCounts,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
+        self.finish_run_with(
+            run_id,
+            RunEnd {
+                status,
+                counts,
+                error,
+                refused: false,
+                unrecognised: &[],
+            },
+        )
+        .await
+    }
+
+    /// Records how a run ended.
+    pub async fn finish_run_with(&self, run_id: i64, end: RunEnd<'_>) -> Result<(), StoreError> {
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let unrecognised = (!end.unrecognised.is_empty())
+            .then(|| serde_json::to_string(end.unrecognised))
+            .transpose()
+            .map_err(|e| StoreError::Invalid(format!("unrecognised columns: {e}")))?;
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE runs SET status = $1, finished_at = $2, rows_accepted = $3, rows_rejected = $4, \
-             rows_unchanged = $5, rows_revised = $6, error = $7 WHERE id = $8",
+             rows_unchanged = $5, rows_revised = $6, error = $7, refused = $8, unrecognised = $9 \
+             WHERE id = $10",
         )
-        .bind(status.as_str())
+        .bind(end.status.as_str())
         .bind(now_text())
-        .bind(n(counts.accepted))
-        .bind(n(counts.rejected))
-        .bind(n(counts.unchanged))
-        .bind(n(counts.revised))
-        .bind(error)
+        .bind(n(end.counts.accepted))
+        .bind(n(end.counts.rejected))
+        .bind(n(end.counts.unchanged))
+        .bind(n(end.counts.revised))
+        .bind(end.error)
+        .bind(i64::from(end.refused))
+        .bind(unrecognised)
         .bind(run_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// One run by id.
+    pub async fn run(&self, run_id: i64) -> Result<Option<Run>, StoreError> {
+        let sql = format!("{RUN_SELECT} WHERE id = $1");
+        let row = sqlx::query(trusted(&sql))
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(run_of).transpose()
     }
 
     /// Runs, newest first, of one connector or of all.
@@ -257,7 +304,7 @@ impl Store {
 
 /// The columns [`run_of`] reads, in its order.
 const RUN_SELECT: &str = "SELECT id, connector_id, trigger, status, started_at, finished_at, \
-    rows_accepted, rows_rejected, rows_unchanged, rows_revised, error FROM runs";
+    rows_accepted, rows_rejected, rows_unchanged, rows_revised, error, refused, unrecognised FROM runs";
 
 fn run_of(r: &sqlx::any::AnyRow) -> Result<Run, StoreError> {
     let n = |i: usize| -> Result<u64, StoreError> { Ok(r.try_get::<i64, _>(i)?.max(0) as u64) };
@@ -275,5 +322,15 @@ fn run_of(r: &sqlx::any::AnyRow) -> Result<Run, StoreError> {
             revised: n(9)?,
         },
         error: r.try_get(10)?,
+        refused: r.try_get::<i64, _>(11)? != 0,
+        unrecognised: match r.try_get::<Option<String>, _>(12)? {
+            None => Vec::new(),
+            Some(text) => serde_json::from_str(&text).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "run {} unrecognised columns: {e}",
+                    r.try_get::<i64, _>(0).unwrap_or(0)
+                ))
+            })?,
+        },
     })
 }

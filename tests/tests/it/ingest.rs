@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use welfare_connectors::batch::to_batch;
-use welfare_connectors::{Connector, ConnectorError, Cursor, Pull, Rejected, SourcedBatch};
+use welfare_connectors::{
+    Connector, ConnectorError, Cursor, Pull, Rejected, SourcedBatch, UnrecognisedColumn,
+};
 use welfare_hub::ingest::{ConnectorEntry, Ingestor, ValidationRules};
 use welfare_hub::store::RunStatus;
 use welfare_model::fund::Fund;
@@ -146,7 +148,8 @@ async fn good_rows_land_bad_rows_are_quarantined_and_reruns_change_nothing() -> 
     reasons.sort();
     assert_eq!(reasons.len(), 4);
     assert!(
-        reasons[0].starts_with("test line 4: unknown fund F999999"),
+        reasons[0]
+            .starts_with("test line 4: unknown fund id \"F999999\": not registered in the hub"),
         "{reasons:?}"
     );
     assert!(
@@ -183,6 +186,18 @@ async fn good_rows_land_bad_rows_are_quarantined_and_reruns_change_nothing() -> 
     assert_eq!(
         db.store.connector_cursor("c1").await?.as_deref(),
         Some("c-2")
+    );
+    // The same bad rows again are the same quarantine entries, seen again by the second run.
+    let again = db.store.quarantine_rows(Some("c1"), 10).await?;
+    assert_eq!(second.counts.rejected, 4);
+    assert_eq!(
+        again
+            .iter()
+            .map(|q| (q.id, q.run_id, q.last_seen_run))
+            .collect::<Vec<_>>(),
+        q.iter()
+            .map(|r| (r.id, Some(first.run_id), Some(second.run_id)))
+            .collect::<Vec<_>>()
     );
     Ok(())
 }
@@ -326,12 +341,394 @@ async fn duplicates_and_inconsistent_flows_are_quarantined() -> anyhow::Result<(
             .any(|r| r.contains("last month's 110 + joined 1 − left 1 = 110")),
         "{reasons:?}"
     );
-    assert_eq!(
-        reasons
-            .iter()
-            .filter(|r| r.contains("delivered 2 times"))
-            .count(),
-        2
+    let mut duplicates: Vec<&String> = reasons
+        .iter()
+        .filter(|r| r.starts_with("duplicate: fund F500101 month 2025-12 is delivered twice"))
+        .collect();
+    duplicates.sort();
+    assert_eq!(duplicates.len(), 2, "{reasons:?}");
+    assert!(
+        duplicates[0].contains("(the other copy: test line 4)"),
+        "{duplicates:?}"
     );
+    assert!(
+        duplicates[1].contains("(the other copy: test line 5)"),
+        "{duplicates:?}"
+    );
+    Ok(())
+}
+
+/// A month with every income, benefit and cost line reported, its balance following from `previous`.
+fn booked(period: &str, members: i64, previous_balance: &str) -> Summary {
+    let mut s = row("F500101", period, members);
+    s.members_joined = Some(2);
+    s.members_left = Some(1);
+    s.contrib_members = Some(Money::parse("3000.00").unwrap());
+    s.grant_state = Some(Money::parse("3000.00").unwrap());
+    s.grant_local = Some(Money::parse("1500.00").unwrap());
+    s.income_other = Some(Money::parse("12.34").unwrap());
+    for b in [
+        &mut s.benefits_birth,
+        &mut s.benefits_sickness,
+        &mut s.benefits_death,
+        &mut s.benefits_elderly,
+        &mut s.benefits_education,
+        &mut s.benefits_occupation,
+        &mut s.benefits_disability,
+        &mut s.benefits_disaster,
+        &mut s.benefits_other,
+    ] {
+        *b = Some(Money::parse("500.00").unwrap());
+    }
+    s.admin_costs = Some(Money::parse("200.00").unwrap());
+    // income 7512.34 − benefits 4500.00 − admin 200.00 = +2812.34 a month
+    s.fund_balance =
+        Some(Money::parse(previous_balance).unwrap() + Money::parse("2812.34").unwrap());
+    s
+}
+
+async fn count(db: &TestDb, sql: &'static str) -> anyhow::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(db.store.pool()).await?;
+    Ok(n)
+}
+
+/// Rows, revisions and quarantine entries stored.
+async fn totals(db: &TestDb) -> anyhow::Result<(i64, i64, i64)> {
+    Ok((
+        count(db, "SELECT COUNT(*) FROM summaries").await?,
+        count(db, "SELECT COUNT(*) FROM summary_revisions").await?,
+        count(db, "SELECT COUNT(*) FROM quarantine").await?,
+    ))
+}
+
+#[tokio::test]
+async fn continuity_blames_the_later_month_only_and_reruns_change_nothing() -> anyhow::Result<()> {
+    let (db, ingestor) = setup().await?;
+    let e = entry("c1", 5);
+    // Stored September: 100 members, 10,000.00 baht.
+    let mut september = booked("2025-09", 100, "0.00");
+    september.fund_balance = Some(Money::parse("10000.00")?);
+    let october = booked("2025-10", 101, "10000.00");
+    // November's balance is one satang off; December follows from the true November.
+    let mut november = booked("2025-11", 102, "12812.34");
+    let true_november = november.fund_balance.unwrap();
+    november.fund_balance = Some(true_november + Money::from_satang(1));
+    let december = booked("2025-12", 103, &true_november.to_string());
+    // January's members do not follow from December's joiners and leavers.
+    let january = booked("2026-01", 105, &december.fund_balance.unwrap().to_string());
+    let connector = Scripted::default();
+    let delivery = [october, november, december, january];
+    connector.pulls.lock().unwrap().extend([
+        Ok(pull(std::slice::from_ref(&september), vec![], "a")),
+        Ok(pull(&delivery, vec![], "b")),
+        Ok(pull(&delivery, vec![], "b")),
+    ]);
+    ingestor.run(&e, &connector, "test").await?;
+    let r = ingestor.run(&e, &connector, "test").await?;
+    assert_eq!(
+        (r.counts.accepted, r.counts.rejected),
+        (2, 2),
+        "{:?}",
+        r.error
+    );
+    let mut q: Vec<(String, String)> = db
+        .store
+        .quarantine_rows(Some("c1"), 10)
+        .await?
+        .into_iter()
+        .map(|q| (q.location, q.reason))
+        .collect();
+    q.sort();
+    assert_eq!(
+        q,
+        [
+            (
+                "test line 3".to_string(),
+                "fund_balance 15624.69 is not last month's 12812.34 + income 7512.34 − benefits 4500.00 − admin_costs 200.00 = 15624.68 (off by 0.01 baht, against 2025-10)".to_string()
+            ),
+            (
+                "test line 5".to_string(),
+                "members_total 105 is not last month's 103 + joined 2 − left 1 = 104 (members = previous + joined − left, against 2025-12)".to_string()
+            ),
+        ]
+    );
+    for (period, want) in [
+        ("2025-09", true),
+        ("2025-10", true),
+        ("2025-11", false),
+        ("2025-12", true),
+        ("2026-01", false),
+    ] {
+        let got = db
+            .store
+            .summary(&FundId::parse("F500101")?, Period::parse(period)?)
+            .await?;
+        assert_eq!(got.is_some(), want, "{period}");
+    }
+
+    // The same delivery again: nothing new, no revision, no second quarantine entry.
+    let before = totals(&db).await?;
+    assert_eq!(before, (3, 0, 2));
+    let again = ingestor.run(&e, &connector, "test").await?;
+    assert_eq!(
+        (
+            again.counts.accepted,
+            again.counts.revised,
+            again.counts.unchanged,
+            again.counts.rejected
+        ),
+        (0, 0, 2, 2)
+    );
+    assert_eq!(totals(&db).await?, before);
+    Ok(())
+}
+
+#[tokio::test]
+async fn identical_copies_are_stored_once() -> anyhow::Result<()> {
+    let (db, ingestor) = setup().await?;
+    let connector = Scripted::default();
+    let copy = row("F500101", "2025-10", 120);
+    connector.pulls.lock().unwrap().push_back(Ok(pull(
+        &[copy.clone(), row("F500101", "2025-11", 121), copy],
+        vec![],
+        "a",
+    )));
+    let r = ingestor.run(&entry("c1", 5), &connector, "test").await?;
+    assert_eq!(
+        (r.counts.accepted, r.counts.rejected),
+        (2, 0),
+        "{:?}",
+        r.error
+    );
+    assert_eq!(totals(&db).await?, (2, 0, 0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_later_run_that_accepts_the_fund_month_resolves_its_quarantine() -> anyhow::Result<()> {
+    let (db, ingestor) = setup().await?;
+    let e = entry("c1", 5);
+    let newcomer = row("F500102", "2025-10", 40);
+    let unreadable = Rejected {
+        location: "test line 3".into(),
+        reason: "members_total (จำนวนสมาชิก) = \"สี่สิบ\": not a whole number".into(),
+        raw: serde_json::json!({"จำนวนสมาชิก": "สี่สิบ"}),
+    };
+    let connector = Scripted::default();
+    connector.pulls.lock().unwrap().extend([
+        Ok(pull(&[newcomer.clone()], vec![unreadable], "a")),
+        // The clerk fixed line 3; the registry now knows F500102.
+        Ok(pull(
+            &[newcomer, row("F500101", "2025-10", 41)],
+            vec![],
+            "b",
+        )),
+    ]);
+    let first = ingestor.run(&e, &connector, "test").await?;
+    assert_eq!(first.counts.rejected, 2);
+    let open = db.store.quarantine_entries(Some("c1"), false, 10).await?;
+    assert_eq!(open.len(), 2);
+    assert!(open.iter().all(|q| q.resolved_at.is_none()));
+
+    db.store
+        .upsert_funds(
+            &[Fund {
+                id: FundId::parse("F500102")?,
+                name_th: "กองทุนสวัสดิการชุมชนตำบลช้างม่อย".into(),
+                name_en: None,
+                kind: FundKind::CommunityWelfare,
+                tambon: AreaCode::parse("500102")?,
+                municipality: None,
+                registered_on: None,
+            }],
+            "test",
+        )
+        .await?;
+    ingestor.refresh_reference().await?;
+    let second = ingestor.run(&e, &connector, "test").await?;
+    assert_eq!((second.counts.accepted, second.counts.rejected), (2, 0));
+    assert!(
+        db.store
+            .quarantine_entries(Some("c1"), false, 10)
+            .await?
+            .is_empty()
+    );
+    let all = db.store.quarantine_entries(Some("c1"), true, 10).await?;
+    let mut resolved: Vec<(String, Option<i64>, bool)> = all
+        .into_iter()
+        .map(|q| (q.location, q.resolved_by_run, q.resolved_at.is_some()))
+        .collect();
+    resolved.sort();
+    assert_eq!(
+        resolved,
+        [
+            ("test line 2".to_string(), Some(second.run_id), true),
+            ("test line 3".to_string(), Some(second.run_id), true),
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_declared_tambon_other_than_the_registered_one_is_quarantined() -> anyhow::Result<()> {
+    let (db, ingestor) = setup().await?;
+    let rows = [
+        row("F500101", "2025-09", 100),
+        row("F500101", "2025-10", 100),
+        row("F500101", "2025-11", 100),
+    ];
+    let mut delivery = pull(&rows, vec![], "a");
+    delivery.batches[0].tambons = vec![Some("500101".into()), Some("500102".into()), None];
+    let connector = Scripted::default();
+    connector.pulls.lock().unwrap().push_back(Ok(delivery));
+    let r = ingestor.run(&entry("c1", 5), &connector, "test").await?;
+    assert_eq!((r.counts.accepted, r.counts.rejected), (1, 2));
+    let mut q: Vec<(String, String)> = db
+        .store
+        .quarantine_rows(Some("c1"), 10)
+        .await?
+        .into_iter()
+        .map(|q| (q.location, q.reason))
+        .collect();
+    q.sort();
+    assert_eq!(
+        q,
+        [
+            (
+                "test line 3".to_string(),
+                "tambon \"500102\" declared in the row is not fund F500101's registered tambon 500101: codes are compared exactly, never padded or guessed".to_string()
+            ),
+            (
+                "test line 4".to_string(),
+                "the tambon column is blank; it must be fund F500101's registered tambon 500101".to_string()
+            ),
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn unrecognised_columns_are_kept_on_the_run_record() -> anyhow::Result<()> {
+    let (db, ingestor) = setup().await?;
+    let mut delivery = pull(&[row("F500101", "2025-10", 100)], vec![], "a");
+    delivery.unrecognised = vec![UnrecognisedColumn {
+        location: "test line 1 column 5".into(),
+        heading: "ยอดเงินฝากธนาคาร".into(),
+    }];
+    let connector = Scripted::default();
+    connector.pulls.lock().unwrap().push_back(Ok(delivery));
+    let r = ingestor.run(&entry("c1", 5), &connector, "test").await?;
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert_eq!(r.unrecognised[0].heading, "ยอดเงินฝากธนาคาร");
+    let run = db.store.run(r.run_id).await?.unwrap();
+    assert_eq!(
+        run.unrecognised,
+        [UnrecognisedColumn {
+            location: "test line 1 column 5".into(),
+            heading: "ยอดเงินฝากธนาคาร".into(),
+        }]
+    );
+    assert!(!run.refused);
+    Ok(())
+}
+
+/// A connector that panics while pulling, as a bug in a reader would.
+#[derive(Debug)]
+struct Panicking;
+
+#[async_trait]
+impl Connector for Panicking {
+    fn kind(&self) -> &'static str {
+        "panicking"
+    }
+    async fn check(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+    async fn pull(&self, _since: Option<&Cursor>) -> Result<Pull, ConnectorError> {
+        // As a reader on a blocking thread would: its panic comes back through the join.
+        tokio::task::spawn_blocking(|| -> Pull { panic!("row 7 has no cells") })
+            .await
+            .map_err(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+}
+
+#[tokio::test]
+async fn a_panic_or_a_refused_source_fails_the_run_and_never_leaves_it_running()
+-> anyhow::Result<()> {
+    let (db, ingestor) = setup().await?;
+    let e = entry("c1", 5);
+    let r = ingestor.run(&e, &Panicking, "test").await?;
+    assert_eq!(r.status, RunStatus::Failed);
+    assert_eq!(
+        r.error.as_deref(),
+        Some("the run panicked (row 7 has no cells); nothing of this run was stored")
+    );
+    assert!(!r.transient && !r.refused);
+
+    let refusing = Scripted::default();
+    refusing
+        .pulls
+        .lock()
+        .unwrap()
+        .push_back(Err(ConnectorError::Content(
+            "report.csv: a header and no data rows".into(),
+        )));
+    let refused = ingestor.run(&e, &refusing, "test").await?;
+    assert_eq!(refused.status, RunStatus::Failed);
+    assert!(refused.refused);
+
+    let runs = db.store.runs(Some("c1"), 10).await?;
+    assert_eq!(
+        runs.iter()
+            .map(|r| (r.status, r.refused, r.error.clone().unwrap_or_default()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                RunStatus::Failed,
+                true,
+                "source content: report.csv: a header and no data rows".to_string()
+            ),
+            (
+                RunStatus::Failed,
+                false,
+                "the run panicked (row 7 has no cells); nothing of this run was stored".to_string()
+            ),
+        ]
+    );
+    assert!(runs.iter().all(|r| r.finished_at.is_some()));
+    assert_eq!(db.store.count_summaries().await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_run_whose_caller_stops_waiting_is_finished_as_failed() -> anyhow::Result<()> {
+    let (db, ingestor) = setup().await?;
+    let slow = Scripted {
+        delay: Duration::from_secs(30),
+        ..Scripted::default()
+    };
+    let e = entry("c1", 60);
+    let abandoned =
+        tokio::time::timeout(Duration::from_millis(300), ingestor.run(&e, &slow, "test")).await;
+    assert!(abandoned.is_err(), "the run was still pulling");
+    // The guard finishes the run on a task of its own.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let runs = db.store.runs(Some("c1"), 10).await?;
+        if runs[0].status != RunStatus::Running {
+            assert_eq!(runs[0].status, RunStatus::Failed);
+            assert!(
+                runs[0].error.as_deref().unwrap().starts_with("abandoned:"),
+                "{:?}",
+                runs[0].error
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run stayed running"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     Ok(())
 }

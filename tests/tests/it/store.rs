@@ -1,7 +1,10 @@
 //! One storage suite, run on SQLite always and on PostgreSQL whenever `WELFARE_TEST_POSTGRES=1`.
 
 use chrono::{TimeZone, Utc};
-use welfare_hub::store::{QuarantineRow, RunCounts, RunStatus};
+use welfare_connectors::UnrecognisedColumn;
+use welfare_hub::store::{
+    Accepted, QuarantineRow, RAW_LIMIT, REASON_LIMIT, RunCounts, RunEnd, RunStatus, Store,
+};
 use welfare_model::fund::Fund;
 use welfare_model::{AreaCode, AreaRef, FundId, FundKind, Level, Money, Period, Summary};
 use welfare_tests::{TestBackend, TestDb, bundle, postgres_required};
@@ -34,7 +37,7 @@ async fn suite(backend: TestBackend) -> anyhow::Result<()> {
     let store = &db.store;
 
     // Migrations are idempotent: opening the same database again changes nothing.
-    welfare_hub::Store::open(&db.url).await?.close().await;
+    Store::open(&db.url).await?.close().await;
 
     // Geography: the whole Thailand bundle, then the same bundle again.
     let first = store.import_geography(bundle(), "test").await?;
@@ -220,6 +223,7 @@ async fn suite(backend: TestBackend) -> anyhow::Result<()> {
             location: "report.xlsx sheet สรุป cell B7".into(),
             reason: "members_total is negative".into(),
             raw: Some(raw.clone()),
+            ..QuarantineRow::default()
         }],
     )
     .await?;
@@ -258,7 +262,196 @@ async fn suite(backend: TestBackend) -> anyhow::Result<()> {
     let actions = store.audit_actions().await?;
     assert_eq!(actions, ["geography.import", "funds.upsert"]);
 
+    quarantine_lifecycle(store).await?;
+    run_records(store).await?;
     db.cleanup().await
+}
+
+/// Quarantine entries are bounded, seen again rather than doubled, resolved by a later run that
+/// accepts their fund-month (or, unread, their location), and open again when seen once more.
+async fn quarantine_lifecycle(store: &Store) -> anyhow::Result<()> {
+    let thai_reason = format!(
+        "members_total \"{}\" is not a whole number",
+        "ก".repeat(2_000)
+    );
+    let big_raw = serde_json::json!({ "จำนวนสมาชิก": "\"x".repeat(5_000) });
+    let rows = vec![
+        QuarantineRow {
+            location: "r.csv line 2".into(),
+            reason: "unknown fund id \"K9'; DROP TABLE funds;--\"".into(),
+            raw: Some(serde_json::json!({ "fund_id": "K9'; DROP TABLE funds;--" })),
+            fund_id: Some("K9".into()),
+            period: Some("2025-10".into()),
+        },
+        QuarantineRow {
+            location: "r.csv line 3".into(),
+            reason: thai_reason.clone(),
+            raw: Some(big_raw),
+            fund_id: None,
+            period: None,
+        },
+    ];
+    let put = |run: i64| {
+        let rows = rows.clone();
+        async move {
+            let mut tx = store.begin().await?;
+            tx.quarantine(Some(run), Some("c2"), &rows).await?;
+            tx.commit().await?;
+            anyhow::Ok(())
+        }
+    };
+    let first = store.start_run(Some("c2"), "test").await?;
+    put(first).await?;
+    let open = store.quarantine_entries(Some("c2"), false, 10).await?;
+    assert_eq!(open.len(), 2);
+    let (sql_id, cut) = (&open[1], &open[0]);
+    assert_eq!(
+        sql_id.reason,
+        "unknown fund id \"K9'; DROP TABLE funds;--\""
+    );
+    assert_eq!(
+        (sql_id.fund_id.as_deref(), sql_id.period.as_deref()),
+        (Some("K9"), Some("2025-10"))
+    );
+    assert!(cut.reason.len() <= REASON_LIMIT, "{}", cut.reason.len());
+    assert!(
+        cut.reason.starts_with("members_total \"กกก"),
+        "{}",
+        cut.reason
+    );
+    assert!(
+        cut.reason
+            .ends_with(&format!(" … [cut: {} bytes in all]", thai_reason.len())),
+        "{}",
+        cut.reason
+    );
+    let Some(serde_json::Value::String(excerpt)) = &cut.raw else {
+        panic!("a cut raw row is kept as a string: {:?}", cut.raw);
+    };
+    assert!(serde_json::to_string(excerpt)?.len() <= RAW_LIMIT);
+    assert!(excerpt.starts_with("{\"จำนวนสมาชิก\":\"\\\"x"), "{excerpt}");
+    assert!(excerpt.ends_with("bytes in all]"), "{excerpt}");
+
+    // The same rows again: no new entry; the entry remembers it was seen again.
+    let second = store.start_run(Some("c2"), "test").await?;
+    put(second).await?;
+    let again = store.quarantine_entries(Some("c2"), false, 10).await?;
+    assert_eq!(
+        again
+            .iter()
+            .map(|q| (q.id, q.run_id, q.last_seen_run))
+            .collect::<Vec<_>>(),
+        open.iter()
+            .map(|q| (q.id, Some(first), Some(second)))
+            .collect::<Vec<_>>()
+    );
+
+    // A later run accepts K9's October and a row at line 3 of the same connector.
+    let third = store.start_run(Some("c2"), "test").await?;
+    let accepted = Accepted {
+        fund_months: [("K9".to_string(), "2025-10".to_string())].into(),
+        locations: ["r.csv line 3".to_string()].into(),
+    };
+    let mut tx = store.begin().await?;
+    // Another connector's accepted line 3 does not answer c2's entry.
+    assert_eq!(
+        tx.resolve_quarantine(
+            third,
+            "c3",
+            &Accepted {
+                fund_months: Default::default(),
+                locations: accepted.locations.clone(),
+            }
+        )
+        .await?,
+        0
+    );
+    assert_eq!(tx.resolve_quarantine(third, "c2", &accepted).await?, 2);
+    tx.commit().await?;
+    assert!(
+        store
+            .quarantine_entries(Some("c2"), false, 10)
+            .await?
+            .is_empty()
+    );
+    let all = store.quarantine_entries(Some("c2"), true, 10).await?;
+    assert_eq!(
+        all.iter().map(|q| q.resolved_by_run).collect::<Vec<_>>(),
+        [Some(third), Some(third)]
+    );
+    assert!(all.iter().all(|q| q.resolved_at.is_some()));
+
+    // Delivered bad once more: open again, still one entry each.
+    let fourth = store.start_run(Some("c2"), "test").await?;
+    put(fourth).await?;
+    let reopened = store.quarantine_entries(Some("c2"), false, 10).await?;
+    assert_eq!(reopened.len(), 2);
+    assert!(
+        reopened
+            .iter()
+            .all(|q| q.resolved_at.is_none() && q.last_seen_run == Some(fourth))
+    );
+    Ok(())
+}
+
+/// A run record keeps the unrecognised columns and whether the source was refused; a cursor can be
+/// forgotten for a full re-read.
+async fn run_records(store: &Store) -> anyhow::Result<()> {
+    let record = welfare_hub::store::ConnectorRecord {
+        id: "c4".into(),
+        kind: "file".into(),
+        config: serde_json::json!({}),
+        schedule: None,
+        enabled: true,
+        cursor: None,
+    };
+    store.sync_connectors(&[record]).await?;
+    let mut tx = store.begin().await?;
+    tx.save_cursor("c4", "sha256:abc").await?;
+    tx.commit().await?;
+    assert!(store.clear_cursor("c4").await?);
+    assert_eq!(store.connector_cursor("c4").await?, None);
+    assert!(!store.clear_cursor("no-such-connector").await?);
+
+    let columns = vec![UnrecognisedColumn {
+        location: "report.csv line 1 column 7".into(),
+        heading: "หมายเหตุ (บาท)".into(),
+    }];
+    let run = store.start_run(Some("c4"), "test").await?;
+    store
+        .finish_run_with(
+            run,
+            RunEnd {
+                status: RunStatus::Succeeded,
+                counts: RunCounts::default(),
+                error: None,
+                refused: false,
+                unrecognised: &columns,
+            },
+        )
+        .await?;
+    let refused = store.start_run(Some("c4"), "test").await?;
+    store
+        .finish_run_with(
+            refused,
+            RunEnd {
+                status: RunStatus::Failed,
+                counts: RunCounts::default(),
+                error: Some("source content: report.csv: no data rows"),
+                refused: true,
+                unrecognised: &[],
+            },
+        )
+        .await?;
+    let runs = store.runs(Some("c4"), 10).await?;
+    assert_eq!(
+        runs.iter()
+            .map(|r| (r.id, r.refused, r.unrecognised.clone()))
+            .collect::<Vec<_>>(),
+        [(refused, true, vec![]), (run, false, columns.clone())]
+    );
+    assert_eq!(store.run(run).await?.map(|r| r.unrecognised), Some(columns));
+    Ok(())
 }
 
 #[tokio::test]
@@ -279,7 +472,7 @@ async fn storage_on_postgres() -> anyhow::Result<()> {
 async fn sqlite_store_is_a_wal_file_created_on_first_run() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("nested/dir/hub.db");
-    let store = welfare_hub::Store::open(&format!("sqlite://{}", path.display())).await?;
+    let store = Store::open(&format!("sqlite://{}", path.display())).await?;
     assert!(path.exists());
     use sqlx::Row;
     let mode: String = sqlx::query("PRAGMA journal_mode")
