@@ -319,6 +319,8 @@ fn layered_with(router: axum::Router, request: Duration, body: Duration) -> axum
     use tower_http::catch_panic::CatchPanicLayer;
     use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
     router
+        // `hygiene` limits every body, per route; axum's own default limit would only hide ours.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyTimeoutLayer::new(body))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

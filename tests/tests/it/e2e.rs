@@ -26,7 +26,8 @@ async fn start(args: &[&str]) -> anyhow::Result<(Child, String, Vec<String>)> {
         .args(args)
         .env("WELFARE_HUB_LOG", "warn")
         .env("WELFARE_HUB_TOKEN", TOKEN)
-        .env("WELFARE_HUB_WEB", repo_dir().join("web/dist"))
+        // No WELFARE_HUB_WEB: the binary serves the page embedded in it.
+        .env_remove("WELFARE_HUB_WEB")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
