@@ -26,6 +26,11 @@ pub trait Fixture: Send {
     async fn empty(&mut self) -> SourceConfig;
     /// A source that cannot be reached (nothing listening, no such file).
     async fn unreachable(&mut self) -> SourceConfig;
+    /// The name of a field the sources made by [`Fixture::source`] carry that feeds no canonical
+    /// field (a remarks column), when this kind's fixture writes one: the pull must report it.
+    fn unrecognised_heading(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// The connector id every compliance source is built with; rows carry `connector:compliance`.
@@ -165,6 +170,22 @@ pub async fn check<F: Fixture>(fixture: &mut F) {
         assert!(
             !r.location.is_empty() && !r.reason.is_empty(),
             "rejection says where and why: {r:?}"
+        );
+    }
+    if let Some(heading) = fixture.unrecognised_heading() {
+        let reported: Vec<&str> = pull
+            .unrecognised
+            .iter()
+            .map(|u| u.heading.as_str())
+            .collect();
+        assert_eq!(
+            reported,
+            [heading],
+            "the field that feeds nothing is reported, once"
+        );
+        assert!(
+            !pull.unrecognised[0].location.is_empty(),
+            "an unrecognised field says where it is"
         );
     }
     let first_cursor = pull.cursor.clone().expect("a pull returns a cursor");

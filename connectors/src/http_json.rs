@@ -1763,6 +1763,53 @@ mod tests {
     }
 
     #[test]
+    fn record_fields_are_checked_and_unknown_ones_reported_once() {
+        let c = HttpJsonConfig::new("http://127.0.0.1:9/summaries")
+            .build("connector:t".into())
+            .unwrap();
+        let mut g = Gathered::new(&c, None);
+        let record = |members: i64, remark: &str| json!({"fund_code": "F1", "period": "2025-10", "members": members, "remark": remark});
+        g.take(1, 1, record(10, "a")).unwrap();
+        g.take(1, 2, record(11, "b")).unwrap();
+        g.take(
+            2,
+            1,
+            json!({"fund_code": "F2", "period": "2025-10", "members": 3, "note": 1}),
+        )
+        .unwrap();
+        let pull = g.finish(None).unwrap();
+        let reported: Vec<(&str, &str)> = pull
+            .unrecognised
+            .iter()
+            .map(|u| (u.location.as_str(), u.heading.as_str()))
+            .collect();
+        assert_eq!(
+            reported,
+            [("page 1 record 1", "remark"), ("page 2 record 1", "note")]
+        );
+        assert_eq!(
+            (pull.row_count(), pull.rejected.len()),
+            (3, 0),
+            "a repeat on one page is passed on for the hub to judge"
+        );
+
+        let mut g = Gathered::new(&c, None);
+        let err = g
+            .take(
+                1,
+                1,
+                json!({"fund_code": "F1", "period": "2025-10", "members": 1, "member_count": 1}),
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "source content: http://127.0.0.1:9/summaries page 1 record 1: \"members\" and \
+             \"member_count\" all mean members_total; name the one to read in `fields` \
+             (members_total = \"…\") or list the others in `ignore`"
+        );
+    }
+
+    #[test]
     fn json_values_as_the_mapping_reads_them() {
         assert_eq!(raw_value(json!(12)), RawValue::Int(12));
         assert_eq!(

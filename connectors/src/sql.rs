@@ -1782,7 +1782,10 @@ pub(crate) mod tests {
             }
             db.close().await.ok();
             self.last = Some(url.clone());
-            SourceConfig::Sql(bookkeeping::connector_config(&url))
+            let mut config = bookkeeping::connector_config(&url);
+            // A remarks column the mapping does not know: reported, not fatal.
+            config.query = format!("SELECT q.*, 'x' AS remarks FROM ({}) q", config.query);
+            SourceConfig::Sql(config)
         }
 
         async fn append(&mut self, rows: &[Summary]) {
@@ -1800,6 +1803,10 @@ pub(crate) mod tests {
 
         async fn unreachable(&mut self) -> SourceConfig {
             SourceConfig::Sql(bookkeeping::connector_config(&nowhere(self.dialect)))
+        }
+
+        fn unrecognised_heading(&self) -> Option<&'static str> {
+            Some("remarks")
         }
     }
 
@@ -1984,6 +1991,57 @@ pub(crate) mod tests {
         let url = format!("sqlite://{}", dir.path().join("fund.db").display());
         let db = filled(&url, rows).await;
         (dir, url, db)
+    }
+
+    #[tokio::test]
+    async fn sqlite_result_columns_are_checked_and_unknown_ones_reported() {
+        let rows = compliance::sample_rows();
+        let (_dir, url, db) = sqlite_with(&rows).await;
+        let mut config = bookkeeping::connector_config(&url);
+        config.cursor_column = None;
+        config.query = "SELECT org_code, rpt_year, rpt_month, mem_total, 'x' AS \"หมายเหตุ\", \
+                        1 AS row_no FROM tbl_monthly_report ORDER BY id"
+            .into();
+        config.ignore = vec!["row_no".into()];
+        let pull = connector(config.clone()).pull(None).await.unwrap();
+        assert_eq!(pull.row_count(), 9);
+        assert_eq!(
+            pull.unrecognised,
+            [UnrecognisedColumn {
+                location: "query column 5 (หมายเหตุ)".into(),
+                heading: "หมายเหตุ".into(),
+            }]
+        );
+        // Repeats are the hub's to judge: both copies come through.
+        config.query = "SELECT org_code, rpt_year, rpt_month, mem_total FROM tbl_monthly_report \
+                        UNION ALL SELECT org_code, rpt_year, rpt_month, mem_total \
+                        FROM tbl_monthly_report"
+            .into();
+        let pull = connector(config.clone()).pull(None).await.unwrap();
+        assert_eq!((pull.row_count(), pull.rejected.len()), (18, 0));
+        config.query = "SELECT org_code, rpt_year, rpt_month FROM tbl_monthly_report".into();
+        let err = connector(config.clone()).pull(None).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration: the query's result columns: no column for members_total; the \
+             headings are \"org_code\", \"rpt_year\", \"rpt_month\""
+        );
+        // `fields` names mem_total: a second column for the field is left alone, not refused.
+        config.query = "SELECT org_code, rpt_year, rpt_month, mem_total, 0 AS members \
+                        FROM tbl_monthly_report ORDER BY id"
+            .into();
+        let pull = connector(config.clone()).pull(None).await.unwrap();
+        assert_eq!(summaries(&pull)[0].members_total, rows[0].members_total);
+        assert!(pull.unrecognised.is_empty());
+        config.query = "SELECT org_code, rpt_year, rpt_month, mem_total AS members, \
+                        mem_total AS member_count FROM tbl_monthly_report"
+            .into();
+        let err = connector(config).pull(None).await.unwrap_err();
+        assert!(
+            matches!(&err, ConnectorError::Config(m) if m.contains("\"members\" and \"member_count\" all mean members_total")),
+            "{err}"
+        );
+        db.close().await.ok();
     }
 
     #[tokio::test]

@@ -405,7 +405,7 @@ pub enum HeaderError {
     /// Two or more columns mean one field.
     #[error(
         "{} all mean {field}; name the one to read in `fields` ({field} = \"…\") or list the others in `ignore`",
-        quoted_list(.headings.iter().map(|(_, h)| h.as_str()))
+        quoted_and(.headings.iter().map(|(_, h)| h.as_str()))
     )]
     TwoColumns {
         field: String,
@@ -426,7 +426,7 @@ pub enum HeaderError {
     },
 }
 
-/// `"a", "b" and "c"`, at most 40 of them (a file may have a thousand columns).
+/// `"a", "b", "c"`, at most 40 of them (a file may have a thousand columns).
 fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     const SHOWN: usize = 40;
     let items: Vec<&str> = items.collect();
@@ -435,8 +435,14 @@ fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     }
     let mut shown: Vec<String> = items.iter().take(SHOWN).map(|h| quoted(h)).collect();
     if items.len() > SHOWN {
-        shown.push(format!("{} more", items.len() - SHOWN));
+        shown.push(format!("and {} more", items.len() - SHOWN));
     }
+    shown.join(", ")
+}
+
+/// `"a" and "b"`, `"a", "b" and "c"`: the columns of one field.
+fn quoted_and<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let shown: Vec<String> = items.map(quoted).collect();
     match shown.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => shown.join(""),
@@ -1068,15 +1074,15 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "no column for fund_id, period (or year and month); the headings are \"ลำดับ\", \
-             \"จำนวนสมาชิก\" and \"หมายเหตุ\""
+            "no column for fund_id, period (or year and month); the headings are \"ลำดับ\", \"จำนวนสมาชิก\", \"หมายเหตุ\""
         );
         let err = FieldMapping::default()
             .map_header(&headings(&["รหัสกองทุน", "เดือน", "เงินกองทุน"]), STRICT)
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "no column for members_total; the headings are \"รหัสกองทุน\", \"เดือน\" and \"เงินกองทุน\""
+            "no column for members_total; the headings are \"รหัสกองทุน\", \"เดือน\", \
+             \"เงินกองทุน\""
         );
         let configured = HeaderDefaults {
             fund_id: true,
