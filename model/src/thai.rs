@@ -16,10 +16,21 @@ pub fn ascii_digits(text: &str) -> String {
 /// The offset between the Buddhist Era (พ.ศ.) and the Common Era: BE = CE + 543.
 pub const BUDDHIST_ERA_OFFSET: i32 = 543;
 
+/// The longest value [`quoted`] shows whole; a longer cell is garbage, and its reason must stay short.
+pub const QUOTED_MAX_CHARS: usize = 200;
+
 /// A value in double quotes exactly as written, for messages. Not `{:?}`: that escapes Thai vowel and
 /// tone marks (`\u{e31}`) and invisible characters, so an operator could not find the value in the file.
+/// A value over [`QUOTED_MAX_CHARS`] characters shows its start and its length.
 pub fn quoted(text: &str) -> String {
-    format!("\"{text}\"")
+    match text.char_indices().nth(QUOTED_MAX_CHARS) {
+        None => format!("\"{text}\""),
+        Some((end, _)) => format!(
+            "\"{}…\" ({} characters)",
+            &text[..end],
+            text.chars().count()
+        ),
+    }
 }
 
 /// A number as typed into a cell, read into its parts but not yet into a type: the caller decides how
@@ -252,6 +263,12 @@ mod tests {
         assert_eq!(quoted("กุมภาพันธ์"), "\"กุมภาพันธ์\"");
         assert_eq!(quoted("\u{feff}F1"), "\"\u{feff}F1\"");
         assert_ne!(quoted("กุมภาพันธ์"), format!("{:?}", "กุมภาพันธ์"));
+        let long = "ก".repeat(QUOTED_MAX_CHARS + 1);
+        assert_eq!(
+            quoted(&long),
+            format!("\"{}…\" (201 characters)", "ก".repeat(QUOTED_MAX_CHARS))
+        );
+        assert_eq!(quoted(&long[3..]), format!("\"{}\"", &long[3..]));
     }
 
     fn parts(text: &str) -> (bool, String, String) {
