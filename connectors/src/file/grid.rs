@@ -6,25 +6,22 @@
 //! every row is mapped as it arrives, so only the rows above the header are ever held; a `wide` report
 //! (one fund, a few measures) is held whole, up to [`WIDE_MAX_ROWS`].
 
-use std::collections::{HashMap, HashSet};
-
 use calamine::Data;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use welfare_model::{FundId, Period, Summary};
+use welfare_model::{FundId, Period};
 
 use super::FileLayout;
-use crate::batch::to_batch;
-use crate::mapping::{FieldMapping, RawRecord, RawValue, RecordMapper, Target, fold_name};
-use crate::source::{ConnectorError, Pull, Rejected, SourcedBatch, UnrecognisedColumn};
+use crate::mapping::{
+    FieldMapping, HeaderDefaults, HeaderMap, RawRecord, RawValue, RecordMapper, Target,
+};
+use crate::pipeline::PullBuilder;
+use crate::source::{ConnectorError, Pull, UnrecognisedColumn};
 
 /// How many non-blank rows from the top are searched for the header when `header_row` is not set.
 pub const HEADER_SEARCH_ROWS: usize = 20;
 
 /// The most rows a `wide` report may have (it holds one fund's measures, a dozen or two).
 pub const WIDE_MAX_ROWS: usize = 1000;
-
-/// Rows delivered per Arrow batch.
-const BATCH_ROWS: usize = 8192;
 
 /// One row of a CSV file or a sheet.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,14 +92,6 @@ impl Place {
         }
     }
 
-    /// A value of a long row: in CSV the line is the location (the reason names the column).
-    fn field_location(&self, number: u64, c: usize) -> String {
-        match self {
-            Place::Csv { .. } => self.row_location(number),
-            Place::Xlsx { .. } => self.cell_location(number, c),
-        }
-    }
-
     /// A wide month: `report.csv column 3`, `report.xlsx sheet สรุป column C`.
     fn column_location(&self, c: usize) -> String {
         match self {
@@ -136,11 +125,8 @@ pub struct Settings {
     pub header_row: Option<u32>,
     pub fund_id: Option<FundId>,
     pub period: Option<Period>,
+    /// The configured `fields` and `ignore`.
     pub mapping: FieldMapping,
-    /// Folded column names the configuration maps explicitly: they win over alias matches.
-    pub explicit: HashSet<String>,
-    /// Folded headings the configuration ignores (`ignore = ["หมายเหตุ"]`).
-    pub ignored: HashSet<String>,
 }
 
 /// Reads pushed rows into a pull.
@@ -148,8 +134,7 @@ pub struct Rows<'a> {
     settings: &'a Settings,
     place: Place,
     stage: Stage,
-    sink: Sink,
-    unrecognised: Vec<UnrecognisedColumn>,
+    pull: PullBuilder,
 }
 
 enum Stage {
@@ -163,6 +148,9 @@ struct Long {
     header: u64,
     names: Vec<String>,
     targets: Vec<Option<Target>>,
+    /// Whether a rejected value is located by its cell (XLSX) or by its line (CSV, where the
+    /// reason names the column).
+    by_cell: bool,
     /// Up to the last named column.
     width: usize,
     data_rows: usize,
@@ -174,23 +162,16 @@ struct Wide {
     rows: Vec<GridRow>,
 }
 
-/// A record and where each of its fields is: `cells[i]` is field `i`'s (row number, column).
-struct Located {
-    record: RawRecord,
-    cells: Vec<(u64, usize)>,
-    /// A wide month's values are on many rows: locate a bad one by its cell, not its row.
-    wide: bool,
-}
-
 impl<'a> Rows<'a> {
     pub fn new(settings: &'a Settings, place: Place) -> Self {
-        let sink = Sink::new(settings);
+        let mut mapper = RecordMapper::new(settings.source.clone());
+        mapper.fund_id = settings.fund_id.clone();
+        mapper.period = settings.period;
         Rows {
             settings,
             place,
             stage: Stage::Searching(Vec::new()),
-            sink,
-            unrecognised: Vec::new(),
+            pull: PullBuilder::new(mapper),
         }
     }
 
@@ -262,14 +243,10 @@ impl<'a> Rows<'a> {
             Stage::Long(long) if long.data_rows == 0 => Err(self
                 .place
                 .refuse_at(long.header, "is the header, and no data rows follow it")),
-            Stage::Long(_) => Ok(self.sink.finish(&self.place, self.unrecognised)?),
+            Stage::Long(_) => self.pull.finish(None),
             Stage::Wide(wide) => {
-                let (records, unrecognised) = self.wide_records(&wide)?;
-                self.unrecognised.extend(unrecognised);
-                for located in records {
-                    self.sink.push(&self.place, located)?;
-                }
-                Ok(self.sink.finish(&self.place, self.unrecognised)?)
+                self.wide_records(&wide)?;
+                self.pull.finish(None)
             }
         }
     }
@@ -393,27 +370,19 @@ impl<'a> Rows<'a> {
             return Ok(());
         }
         let names: Vec<String> = header.cells.iter().map(header_text).collect();
-        let mut targets = self.targets(&names)?;
-        // `ปี | เดือน | …`: with a year column, the month column holds only the month (ตุลาคม, 10).
-        let has = |targets: &[Option<Target>], t: Target| targets.contains(&Some(t));
-        if has(&targets, Target::Year)
-            && has(&targets, Target::Period)
-            && !has(&targets, Target::Month)
-        {
-            for t in &mut targets {
-                if *t == Some(Target::Period) {
-                    *t = Some(Target::Month);
-                }
-            }
-        }
-        self.require(&names, &targets, true)?;
-        let unrecognised = self.unrecognised_of(&names, &targets, |c| (header.number, c));
-        self.unrecognised.extend(unrecognised);
+        let defaults = HeaderDefaults {
+            fund_id: self.settings.fund_id.is_some(),
+            period: self.settings.period.is_some(),
+            members_total_required: true,
+        };
+        let map = self.header_map(&names, defaults)?;
+        self.report_unrecognised(&names, &map, |c| (header.number, c));
         self.stage = Stage::Long(Long {
             header: header.number,
             width: named_width(&header),
             names,
-            targets,
+            targets: map.targets,
+            by_cell: matches!(self.place, Place::Xlsx { .. }),
             data_rows: 0,
         });
         for row in above.into_iter().filter(|r| r.number > header.number) {
@@ -422,33 +391,33 @@ impl<'a> Rows<'a> {
         Ok(())
     }
 
-    /// Headings that feed nothing and are not ignored by the configuration; `at(i)` is where
-    /// heading `i` is (row number, column).
-    fn unrecognised_of(
+    /// The header's targets through the shared mapping, which refuses an ambiguous heading, two
+    /// columns for one field and a missing required field.
+    fn header_map(
         &self,
         names: &[String],
-        targets: &[Option<Target>],
-        at: impl Fn(usize) -> (u64, usize),
-    ) -> Vec<UnrecognisedColumn> {
-        names
-            .iter()
-            .zip(targets)
-            .enumerate()
-            .filter(|(_, (name, target))| {
-                target.is_none() && !name.is_empty() && !self.ignored(name)
-            })
-            .map(|(i, (name, _))| {
-                let (number, c) = at(i);
-                UnrecognisedColumn {
-                    location: self.place.cell_location(number, c),
-                    heading: name.clone(),
-                }
-            })
-            .collect()
+        defaults: HeaderDefaults,
+    ) -> Result<HeaderMap, ConnectorError> {
+        self.settings
+            .mapping
+            .map_header(names, defaults)
+            .map_err(|e| self.place.refuse(e))
     }
 
-    fn ignored(&self, name: &str) -> bool {
-        self.settings.ignored.contains(&fold_name(name))
+    /// Reports the headings that feed nothing; `at(i)` is where heading `i` is (row number, column).
+    fn report_unrecognised(
+        &mut self,
+        names: &[String],
+        map: &HeaderMap,
+        at: impl Fn(usize) -> (u64, usize),
+    ) {
+        for &i in &map.unrecognised {
+            let (number, c) = at(i);
+            self.pull.unrecognised(UnrecognisedColumn {
+                location: self.place.cell_location(number, c),
+                heading: names[i].clone(),
+            });
+        }
     }
 
     fn long_row(&mut self, row: GridRow) -> Result<(), ConnectorError> {
@@ -465,112 +434,22 @@ impl<'a> Rows<'a> {
             }
             let value = row.cells.get(c).cloned().unwrap_or(RawValue::Empty);
             fields.push((name.clone(), *target, value));
-            cells.push((row.number, c));
+            if long.by_cell {
+                cells.push(self.place.cell_location(row.number, c));
+            }
         }
         if !has_figures(&fields) {
             return Ok(());
         }
-        let located = Located {
-            record: RawRecord {
-                location: self.place.row_location(row.number),
-                fields,
-            },
-            cells,
-            wide: false,
+        let record = RawRecord {
+            location: self.place.row_location(row.number),
+            fields,
         };
-        self.sink.push(&self.place, located)
+        self.pull.push(&record, &cells)
     }
 
-    /// Targets for a list of names (header cells or, in `wide`, measure labels). Two names for one
-    /// target are ambiguous unless the configuration names one of them explicitly.
-    fn targets(&self, names: &[String]) -> Result<Vec<Option<Target>>, ConnectorError> {
-        let mut targets: Vec<Option<Target>> = names
-            .iter()
-            .map(|n| {
-                if n.is_empty() || self.ignored(n) {
-                    None
-                } else {
-                    self.settings.mapping.resolve(n)
-                }
-            })
-            .collect();
-        let mut by_target: HashMap<Target, Vec<usize>> = HashMap::new();
-        for (i, t) in targets.iter().enumerate() {
-            if let Some(t) = t {
-                by_target.entry(*t).or_default().push(i);
-            }
-        }
-        let mut clashes: Vec<(Target, Vec<usize>)> =
-            by_target.into_iter().filter(|(_, p)| p.len() > 1).collect();
-        clashes.sort_by_key(|(_, p)| p[0]);
-        for (target, positions) in clashes {
-            let explicit: Vec<usize> = positions
-                .iter()
-                .copied()
-                .filter(|i| self.settings.explicit.contains(&fold_name(&names[*i])))
-                .collect();
-            if let [keep] = explicit.as_slice() {
-                for i in positions {
-                    if i != *keep {
-                        targets[i] = None;
-                    }
-                }
-            } else {
-                let listed: Vec<String> = positions.iter().map(|i| quoted(&names[*i])).collect();
-                return Err(self.place.refuse(format!(
-                    "two columns for one field: {} all mean {}; name the one to read in `fields` \
-                     ({} = \"…\")",
-                    listed.join(" and "),
-                    target.name(),
-                    target.name()
-                )));
-            }
-        }
-        Ok(targets)
-    }
-
-    /// Checks that rows can be keyed (a fund and a month, from the file or the configuration) and,
-    /// in a long file, that the member count has a column.
-    fn require(
-        &self,
-        names: &[String],
-        targets: &[Option<Target>],
-        long: bool,
-    ) -> Result<(), ConnectorError> {
-        let has = |t: Target| targets.contains(&Some(t));
-        let missing = if !has(Target::FundId) && self.settings.fund_id.is_none() {
-            Some("fund_id (รหัสกองทุน), and no `fund_id` is configured")
-        } else if !(has(Target::Period)
-            || (has(Target::Year) && has(Target::Month))
-            || self.settings.period.is_some())
-        {
-            Some("period (เดือน, or ปี and เดือนที่), and no `period` is configured")
-        } else if long
-            && !Summary::measure_index("members_total").is_some_and(|i| has(Target::Measure(i)))
-        {
-            Some("members_total (จำนวนสมาชิก)")
-        } else {
-            None
-        };
-        let Some(missing) = missing else {
-            return Ok(());
-        };
-        let seen: Vec<String> = names
-            .iter()
-            .filter(|n| !n.is_empty())
-            .map(|n| quoted(n))
-            .collect();
-        Err(self.place.refuse(format!(
-            "no column for {missing}; the headings are {}",
-            seen.join(", ")
-        )))
-    }
-
-    /// The months of a wide report as records, and its measure labels that feed nothing.
-    fn wide_records(
-        &self,
-        wide: &Wide,
-    ) -> Result<(Vec<Located>, Vec<UnrecognisedColumn>), ConnectorError> {
+    /// Pushes the months of a wide report as records, and reports its labels that feed nothing.
+    fn wide_records(&mut self, wide: &Wide) -> Result<(), ConnectorError> {
         // `รหัสกองทุน | F100101` above the header names the file's fund.
         let mut fund_fields = Vec::new();
         for row in &wide.above {
@@ -579,7 +458,8 @@ impl<'a> Rows<'a> {
                 && let Some(c) = row.cells.iter().skip(1).position(|v| !blank(v))
             {
                 let value = row.cells[c + 1].clone();
-                fund_fields.push(((name, Some(Target::FundId), value), (row.number, c + 1)));
+                let at = self.place.cell_location(row.number, c + 1);
+                fund_fields.push(((name, Some(Target::FundId), value), at));
             }
         }
         let measure_rows: Vec<&GridRow> =
@@ -591,42 +471,41 @@ impl<'a> Rows<'a> {
             ));
         }
         let labels: Vec<String> = measure_rows.iter().map(|r| r.label()).collect();
-        let targets = self.targets(&labels)?;
-        let mut key_targets = targets.clone();
-        key_targets.push(Some(Target::Period));
-        key_targets.extend(fund_fields.iter().map(|((_, t, _), _)| *t));
-        self.require(&labels, &key_targets, false)?;
-        let unrecognised = self.unrecognised_of(&labels, &targets, |i| (measure_rows[i].number, 0));
-
-        let mut out = Vec::new();
+        let defaults = HeaderDefaults {
+            fund_id: self.settings.fund_id.is_some() || !fund_fields.is_empty(),
+            // The header row is the months.
+            period: true,
+            members_total_required: false,
+        };
+        let map = self.header_map(&labels, defaults)?;
+        self.report_unrecognised(&labels, &map, |i| (measure_rows[i].number, 0));
+        let targets = map.targets;
         for (c, month) in wide.header.cells.iter().enumerate().skip(1) {
             if blank(month) {
                 continue;
             }
+            // A month's values are on many rows: a bad one is located by its cell.
             let mut fields = vec![("เดือน".to_string(), Some(Target::Period), month.clone())];
-            let mut cells = vec![(wide.header.number, c)];
+            let mut cells = vec![self.place.cell_location(wide.header.number, c)];
             for (field, at) in &fund_fields {
                 fields.push(field.clone());
-                cells.push(*at);
+                cells.push(at.clone());
             }
             for ((row, name), target) in measure_rows.iter().zip(&labels).zip(&targets) {
                 let value = row.cells.get(c).cloned().unwrap_or(RawValue::Empty);
                 fields.push((name.clone(), *target, value));
-                cells.push((row.number, c));
+                cells.push(self.place.cell_location(row.number, c));
             }
             if !has_figures(&fields) {
                 continue;
             }
-            out.push(Located {
-                record: RawRecord {
-                    location: self.place.column_location(c),
-                    fields,
-                },
-                cells,
-                wide: true,
-            });
+            let record = RawRecord {
+                location: self.place.column_location(c),
+                fields,
+            };
+            self.pull.push(&record, &cells)?;
         }
-        Ok((out, unrecognised))
+        Ok(())
     }
 }
 
@@ -681,89 +560,6 @@ fn shown_delimiter(delimiter: u8) -> String {
     match delimiter {
         b'\t' => "a tab".into(),
         d => format!("\"{}\"", char::from(d)),
-    }
-}
-
-/// Mapped rows, delivered in batches.
-struct Sink {
-    mapper: RecordMapper,
-    rows: Vec<Summary>,
-    locations: Vec<String>,
-    batches: Vec<SourcedBatch>,
-    rejected: Vec<Rejected>,
-}
-
-impl Sink {
-    fn new(settings: &Settings) -> Self {
-        let mut mapper = RecordMapper::new(settings.source.clone());
-        mapper.fund_id = settings.fund_id.clone();
-        mapper.period = settings.period;
-        Sink {
-            mapper,
-            rows: Vec::new(),
-            locations: Vec::new(),
-            batches: Vec::new(),
-            rejected: Vec::new(),
-        }
-    }
-
-    /// Maps one record: a summary, or a rejection located at the cell that could not be read.
-    /// Every row is delivered, repeats included: the hub decides what a repeated fund-month means.
-    fn push(&mut self, place: &Place, located: Located) -> Result<(), ConnectorError> {
-        let Located {
-            record,
-            cells,
-            wide,
-        } = located;
-        match self.mapper.map_locating(&record) {
-            Ok(summary) => {
-                self.locations.push(record.location);
-                self.rows.push(summary);
-                if self.rows.len() >= BATCH_ROWS {
-                    self.flush(place)?;
-                }
-            }
-            Err(boxed) => {
-                let (mut rejection, culprit) = *boxed;
-                if let Some((number, c)) = culprit.and_then(|i| cells.get(i)) {
-                    rejection.location = if wide {
-                        place.cell_location(*number, *c)
-                    } else {
-                        place.field_location(*number, *c)
-                    };
-                }
-                self.rejected.push(rejection);
-            }
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self, place: &Place) -> Result<(), ConnectorError> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let batch = to_batch(&self.rows).map_err(|e| place.refuse(e))?;
-        self.rows.clear();
-        self.batches.push(SourcedBatch {
-            rows: batch,
-            locations: std::mem::take(&mut self.locations),
-            tambons: Vec::new(),
-        });
-        Ok(())
-    }
-
-    fn finish(
-        mut self,
-        place: &Place,
-        unrecognised: Vec<UnrecognisedColumn>,
-    ) -> Result<Pull, ConnectorError> {
-        self.flush(place)?;
-        Ok(Pull {
-            batches: self.batches,
-            rejected: self.rejected,
-            unrecognised,
-            cursor: None,
-        })
     }
 }
 

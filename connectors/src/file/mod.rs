@@ -29,7 +29,7 @@ mod structure_tests;
 mod text;
 mod xlsx;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -38,14 +38,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use url::Url;
 use welfare_model::{FundId, Period};
 
 use self::csv::{CsvError, CsvReader};
 use self::grid::{GridRow, Place, Rows, Settings, text_value};
 use self::xlsx::{Container, Refusal, Workbook};
-use crate::mapping::{FieldMapping, fold_name};
+use crate::mapping::FieldMapping;
+use crate::pipeline::ContentDigest;
 use crate::source::{Connector, ConnectorError, Cursor, Pull};
 
 /// The file's format.
@@ -202,7 +202,7 @@ impl FileConfig {
         if self.ignore.iter().any(|s| s.trim().is_empty()) {
             return Err(config_error("`ignore` lists an empty heading".into()));
         }
-        let mapping = FieldMapping::new(&self.fields)?;
+        let mapping = FieldMapping::new(&self.fields)?.with_ignored(&self.ignore);
         let client = match &location {
             Location::Url(_) => Some(http_client(self.timeout_secs).map_err(config_error)?),
             Location::Path(_) => None,
@@ -214,12 +214,6 @@ impl FileConfig {
             fund_id: self.fund_id.clone(),
             period: self.period,
             mapping,
-            explicit: self.fields.values().map(|s| fold_name(s)).collect(),
-            ignored: self
-                .ignore
-                .iter()
-                .map(|s| fold_name(s))
-                .collect::<HashSet<_>>(),
         };
         Ok(FileConnector {
             inner: Arc::new(Inner {
@@ -365,7 +359,7 @@ struct Fetched {
     path: PathBuf,
     /// Removed when the read is done.
     _download: Option<tempfile::NamedTempFile>,
-    /// SHA-256 of the bytes, in hex: the cursor.
+    /// The SHA-256 of the bytes ([`ContentDigest`]): the cursor.
     digest: String,
 }
 
@@ -376,14 +370,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| ConnectorError::Content(format!("reading the file failed: {e}")))?
-}
-
-fn hex_digest(hasher: Sha256) -> String {
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The causes of an error, outermost first, in one line.
@@ -438,19 +424,19 @@ impl Inner {
                         return Err(too_big(&name, metadata.len(), limit));
                     }
                     let mut file = File::open(&path).map_err(|e| file_error(&path, &e))?;
-                    let mut hasher = Sha256::new();
+                    let mut digest = ContentDigest::new();
                     let mut chunk = vec![0u8; 64 * 1024];
                     loop {
                         let n = file.read(&mut chunk).map_err(|e| file_error(&path, &e))?;
                         if n == 0 {
                             break;
                         }
-                        hasher.update(&chunk[..n]);
+                        digest.update(&chunk[..n]);
                     }
                     Ok(Fetched {
                         path,
                         _download: None,
-                        digest: hex_digest(hasher),
+                        digest: digest.finish(),
                     })
                 })
                 .await
@@ -500,7 +486,7 @@ impl Inner {
             ConnectorError::Unreachable(format!("{shown}: cannot store the download: {e}"))
         };
         let mut download = tempfile::NamedTempFile::new().map_err(local)?;
-        let mut hasher = Sha256::new();
+        let mut digest = ContentDigest::new();
         let mut received = 0u64;
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
             received += chunk.len() as u64;
@@ -508,14 +494,14 @@ impl Inner {
                 let limit = self.config.max_bytes;
                 return Err(too_big(&self.name, format!("more than {limit}"), limit));
             }
-            hasher.update(&chunk);
+            digest.update(&chunk);
             download.write_all(&chunk).map_err(local)?;
         }
         download.flush().map_err(local)?;
         Ok(Fetched {
             path: download.path().to_path_buf(),
             _download: Some(download),
-            digest: hex_digest(hasher),
+            digest: digest.finish(),
         })
     }
 
