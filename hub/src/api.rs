@@ -494,9 +494,11 @@ async fn run_connector(
 struct QuarantineQuery {
     connector: Option<String>,
     limit: Option<i64>,
+    /// Include entries a later run resolved (default: open entries only).
+    all: Option<bool>,
 }
 
-/// `GET /api/v1/quarantine?connector=&limit=`
+/// `GET /api/v1/quarantine?connector=&limit=&all=`
 async fn quarantine(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -507,7 +509,11 @@ async fn quarantine(
     }
     let rows: Vec<Quarantined> = state
         .store
-        .quarantine_rows(q.connector.as_deref(), limit_of(q.limit, 100)?)
+        .quarantine_entries(
+            q.connector.as_deref(),
+            q.all.unwrap_or(false),
+            limit_of(q.limit, 100)?,
+        )
         .await?;
     Ok(Json(
         serde_json::json!({ "count": rows.len(), "rows": rows }),

@@ -732,3 +732,97 @@ async fn a_run_whose_caller_stops_waiting_is_finished_as_failed() -> anyhow::Res
     }
     Ok(())
 }
+
+/// Runs the real binary; returns whether it succeeded and its standard output.
+async fn hub(args: &[&str]) -> anyhow::Result<(bool, String, String)> {
+    let output = tokio::process::Command::new(welfare_tests::hub_binary()?)
+        .args(args)
+        .env("WELFARE_HUB_LOG", "warn")
+        .output()
+        .await?;
+    Ok((
+        output.status.success(),
+        String::from_utf8(output.stdout)?,
+        String::from_utf8(output.stderr)?,
+    ))
+}
+
+#[tokio::test]
+async fn the_pull_command_summarises_each_connector_and_fails_on_a_refused_file()
+-> anyhow::Result<()> {
+    let (db, _) = setup().await?;
+    let dir = tempfile::tempdir()?;
+    let report = dir.path().join("report.csv");
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(
+        &report,
+        "fund_id,period,members_total,หมายเหตุประจำเดือน\n\
+         F500101,2025-09,100,ok\n\
+         F500101,2025-10,101,ok\n\
+         F999999,2025-10,5,ok\n",
+    )?;
+    std::fs::write(&empty, "")?;
+    let config = dir.path().join("hub.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"{}\"\n\n[[connectors]]\nid = \"good\"\nkind = \"file\"\nlocation = \"{}\"\n\n[[connectors]]\nid = \"empty\"\nkind = \"file\"\nlocation = \"{}\"\n",
+            db.url,
+            report.display(),
+            empty.display()
+        ),
+    )?;
+    let config = config.display().to_string();
+
+    let (ok, out, err) = hub(&["pull", "--connector", "good", "--config", &config]).await?;
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        out.contains("good: 2 new, 0 revised, 0 unchanged, 1 quarantined; 1 unrecognised columns:\n  unrecognised column \"หมายเหตุประจำเดือน\" at "),
+        "{out}"
+    );
+
+    // Again: unchanged by cursor; then regardless of it, the rows are read again and stay unchanged.
+    let (ok, out, _) = hub(&["pull", "--connector", "good", "--config", &config]).await?;
+    assert!(ok);
+    assert!(
+        out.contains("good: 0 new, 0 revised, 0 unchanged, 0 quarantined"),
+        "{out}"
+    );
+    let (ok, out, _) = hub(&["pull", "--connector", "good", "--full", "--config", &config]).await?;
+    assert!(ok);
+    assert!(
+        out.contains("good: 0 new, 0 revised, 2 unchanged, 1 quarantined"),
+        "{out}"
+    );
+    assert_eq!(totals(&db).await?, (2, 0, 1));
+
+    let (ok, out, err) = hub(&["pull", "--all", "--config", &config]).await?;
+    assert!(!ok, "a refused file makes the command fail: {out}");
+    assert!(out.contains("empty: refused: source content: "), "{out}");
+    assert!(
+        err.contains("1 of 2 connectors failed or had their source refused"),
+        "{err}"
+    );
+    let runs = db.store.runs(Some("empty"), 10).await?;
+    assert_eq!((runs[0].status, runs[0].refused), (RunStatus::Failed, true));
+
+    let (ok, out, _) = hub(&[
+        "quarantine",
+        "list",
+        "--connector",
+        "good",
+        "--config",
+        &config,
+    ])
+    .await?;
+    assert!(ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("good | "), "{out}");
+    assert!(
+        lines[0].contains("| unknown fund id \"F999999\": not registered in the hub"),
+        "{out}"
+    );
+    assert_eq!(lines[1], "1 quarantine open entries of connector good");
+    Ok(())
+}
