@@ -364,6 +364,32 @@ high = 25.5
     }
 
     #[test]
+    fn user_query_limits_are_configured_under_analytics() {
+        let c = Config::from_toml(
+            "[analytics]\nquery_max_sql_bytes = 4096\nquery_max_depth = 20\nquery_max_answer_mb = 8\nquery_max_value_mb = 2\nquery_concurrency = 1\nquery_queue_wait_ms = 250\n",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let limits = c.analytics.limits();
+        assert_eq!(limits.max_statement_bytes, 4096);
+        assert_eq!(limits.max_depth, 20);
+        assert_eq!(limits.max_answer_bytes, 8 * 1024 * 1024);
+        assert_eq!(limits.max_value_bytes, 2 * 1024 * 1024);
+        assert_eq!(limits.concurrent, 1);
+        assert_eq!(limits.queue_wait, std::time::Duration::from_millis(250));
+        // Untouched keys keep the sandbox's defaults.
+        assert_eq!(
+            limits.max_rows,
+            welfare_queries::SandboxLimits::default().max_rows
+        );
+        let zero = Config::from_toml("[analytics]\nquery_concurrency = 0\n").unwrap();
+        assert_eq!(
+            zero.validate().unwrap_err().to_string(),
+            "configuration: analytics: query limits must be above 0"
+        );
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let err = Config::from_toml("bnd = \"x\"").unwrap_err().to_string();
         assert!(err.contains("bnd"), "{err}");

@@ -11,7 +11,7 @@ use welfare_tests::{browser_required, geography_dir, hub_binary, repo_dir};
 /// The API token the hub under test is started with.
 const TOKEN: &str = "test-token-2568";
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -21,7 +21,7 @@ fn http() -> reqwest::Client {
 
 /// Starts the binary with `args` and reads its standard output until it announces its URL; returns the
 /// child, the URL and the lines printed before it.
-async fn start(args: &[&str]) -> anyhow::Result<(Child, String, Vec<String>)> {
+pub(crate) async fn start(args: &[&str]) -> anyhow::Result<(Child, String, Vec<String>)> {
     let mut child = Command::new(hub_binary()?)
         .args(args)
         .env("WELFARE_HUB_LOG", "warn")
@@ -49,7 +49,7 @@ async fn start(args: &[&str]) -> anyhow::Result<(Child, String, Vec<String>)> {
 }
 
 /// Sends SIGTERM and expects a clean exit.
-async fn stop(mut child: Child) -> anyhow::Result<()> {
+pub(crate) async fn stop(mut child: Child) -> anyhow::Result<()> {
     let pid = child.id().context("running")?;
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
