@@ -1280,19 +1280,13 @@ impl SqlConnector {
         let mut query = sqlx::query::<MySql>(self.sql());
         if self.query.cursor_uses > 0 {
             let bind = self.mysql_bind(cursor, class)?;
+            // MySQL/MariaDB compare a bound instant as wall-clock time: bind it in Bangkok time.
+            let bind = match bind {
+                Bind::Instant(v) => Bind::DateTime(v.with_timezone(&bangkok()).naive_local()),
+                other => other,
+            };
             for _ in 0..self.query.cursor_uses {
-                query = match bind.clone() {
-                    Bind::Text(v) => query.bind(v),
-                    Bind::Int(v) => query.bind(v),
-                    Bind::I32(v) => query.bind(v),
-                    Bind::I16(v) => query.bind(v),
-                    Bind::Float(v) => query.bind(v),
-                    Bind::F32(v) => query.bind(v),
-                    Bind::Decimal(v) => query.bind(v),
-                    Bind::Date(v) => query.bind(v),
-                    Bind::DateTime(v) => query.bind(v),
-                    Bind::Instant(v) => query.bind(v.with_timezone(&bangkok()).naive_local()),
-                };
+                query = bind_cursor(query, bind.clone());
             }
         }
         let rows = collect_rows(query.fetch(&mut *conn), mysql_value, self.config.max_rows)
@@ -1335,18 +1329,7 @@ impl SqlConnector {
         };
         let mut query = sqlx::query::<Postgres>(self.sql());
         if let Some(param_type) = param_type {
-            query = match self.pg_bind(cursor, &param_type)? {
-                Bind::Text(v) => query.bind(v),
-                Bind::Int(v) => query.bind(v),
-                Bind::I32(v) => query.bind(v),
-                Bind::I16(v) => query.bind(v),
-                Bind::Float(v) => query.bind(v),
-                Bind::F32(v) => query.bind(v),
-                Bind::Decimal(v) => query.bind(v),
-                Bind::Date(v) => query.bind(v),
-                Bind::DateTime(v) => query.bind(v),
-                Bind::Instant(v) => query.bind(v),
-            };
+            query = bind_cursor(query, self.pg_bind(cursor, &param_type)?);
         }
         let rows = collect_rows(query.fetch(&mut *conn), pg_value, self.config.max_rows)
             .await
@@ -1479,6 +1462,39 @@ impl SqlConnector {
         }
         tracing::debug!(source = %self.source, rows = pull.row_count(), "sql pull");
         pull.finish(next_cursor)
+    }
+}
+
+/// Binds a cursor value to a MySQL/MariaDB or PostgreSQL query, which take every kind natively
+/// (SQLite binds integers, floats and text: see `run_sqlite`).
+fn bind_cursor<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    bind: Bind,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> i32: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> i16: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> f64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> f32: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Decimal: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> NaiveDate: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> NaiveDateTime: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    match bind {
+        Bind::Text(v) => query.bind(v),
+        Bind::Int(v) => query.bind(v),
+        Bind::I32(v) => query.bind(v),
+        Bind::I16(v) => query.bind(v),
+        Bind::Float(v) => query.bind(v),
+        Bind::F32(v) => query.bind(v),
+        Bind::Decimal(v) => query.bind(v),
+        Bind::Date(v) => query.bind(v),
+        Bind::DateTime(v) => query.bind(v),
+        Bind::Instant(v) => query.bind(v),
     }
 }
 
