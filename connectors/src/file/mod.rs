@@ -331,7 +331,8 @@ fn format_by_extension(name: &str) -> Result<Option<FileFormat>, String> {
     match extension.as_str() {
         "csv" | "txt" => Ok(Some(FileFormat::Csv)),
         "xlsx" | "xlsm" => Ok(Some(FileFormat::Xlsx)),
-        "xls" => Err("old Excel .xls files are not read: save the report as .xlsx or CSV".into()),
+        // An old `.xls` is refused when read, with the reason (old, or password-protected); some
+        // systems also save CSV text under that name.
         _ => Ok(None),
     }
 }
@@ -1266,9 +1267,14 @@ mod tests {
             pull(&old).await.unwrap_err(),
             ConnectorError::Content(m) if m.contains(".xls")
         ));
+        let named = write_file(
+            dir.path(),
+            "report.xls",
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+        );
         assert!(matches!(
-            FileConfig::new("report.xls").build(source()),
-            Err(ConnectorError::Config(_))
+            pull(&named).await.unwrap_err(),
+            ConnectorError::Content(m) if m == "report.xls is an old Excel .xls file: save the report as .xlsx or CSV"
         ));
         let workbook =
             reports::xlsx_bytes(&Table::long(&sample_rows()), &XlsxStyle::long()).unwrap();

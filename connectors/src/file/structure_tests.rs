@@ -441,3 +441,71 @@ async fn workbooks_that_cannot_be_trusted() {
         "{m}"
     );
 }
+
+/// Serves `body` at any path, with a `Content-Length` or chunked without one; answers the URL.
+async fn serve_body(body: Vec<u8>, with_length: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let mut answer = Vec::new();
+            if with_length {
+                answer.extend(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .bytes(),
+                );
+                answer.extend(&body);
+            } else {
+                answer.extend(
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+                );
+                for chunk in body.chunks(1000) {
+                    answer.extend(format!("{:x}\r\n", chunk.len()).bytes());
+                    answer.extend(chunk);
+                    answer.extend(b"\r\n");
+                }
+                answer.extend(b"0\r\n\r\n");
+            }
+            let _ = socket.write_all(&answer).await;
+        }
+    });
+    format!("http://{addr}/reports/big.csv")
+}
+
+#[tokio::test]
+async fn downloads_over_the_limit() {
+    let body = format!("{HEADER}{}", "F1,10/2568,10,5\n".repeat(300)).into_bytes();
+    let config = FileConfig {
+        max_bytes: 1000,
+        ..FileConfig::new(serve_body(body.clone(), true).await)
+    };
+    assert_eq!(
+        refusal(&config).await,
+        format!(
+            "big.csv is {} bytes, over the limit of 1000 bytes (max_bytes): refused before \
+             reading; raise max_bytes if the report is genuinely that large",
+            body.len()
+        )
+    );
+    // Without a length the download is counted, and stopped past the limit.
+    let config = FileConfig {
+        max_bytes: 1000,
+        ..FileConfig::new(serve_body(body.clone(), false).await)
+    };
+    assert!(
+        refusal(&config)
+            .await
+            .starts_with("big.csv is more than 1000 bytes, over the limit of 1000 bytes"),
+    );
+    // Within the limit, the same download is read.
+    let config = FileConfig::new(serve_body(body, false).await);
+    let p = pull(&config).await.unwrap();
+    assert_eq!(members(&p).len(), 300);
+    assert!(p.cursor.unwrap().0.starts_with("sha256:"));
+}
