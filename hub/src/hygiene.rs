@@ -36,11 +36,12 @@ pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// The policy the map page satisfies: its own scripts, styles, worker and API only, no inline code,
-/// never framed. `data:` images are MapLibre's control icons (in its CSS) and the page's empty icon.
+/// never framed. `data:` images are MapLibre's control icons (in its CSS) and the page's empty icon;
+/// MapLibre's worker is a same-origin module (it falls back to `blob:` only for a cross-origin one).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; \
-     child-src 'self' blob:; font-src 'self'; manifest-src 'self'; base-uri 'none'; \
-     form-action 'none'; frame-ancestors 'none'";
+     style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; \
+     font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
 
 /// The body limit of a request to `path` with `method`.
 pub fn body_limit(method: &Method, path: &str) -> usize {

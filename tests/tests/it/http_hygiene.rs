@@ -13,6 +13,7 @@ use tower::ServiceExt;
 use welfare_hub::api::{AppState, router};
 use welfare_hub::hygiene::{CONTENT_SECURITY_POLICY, MAX_URI_BYTES, QUERY_BODY_LIMIT};
 use welfare_hub::page::{IMMUTABLE, REVALIDATE, embedded_files};
+use welfare_hub::server::HEADER_READ_TIMEOUT;
 use welfare_tests::{TestBackend, TestDb, hub_binary};
 
 struct Answer {
@@ -414,7 +415,44 @@ async fn the_binary_answers_oversized_requests_in_json_and_serves_its_own_page()
     assert_eq!(plain.status(), 415);
     assert_eq!(error_of(&plain.text().await?).0, "unsupported_media_type");
 
+    // A client that stops halfway through its head (slowloris), and one that stays idle after an
+    // answer, are both cut once the header-read timeout passes.
+    let address = base.trim_start_matches("http://").to_string();
+    let (half_head, idle) = tokio::join!(
+        seconds_until_closed(&address, b"GET /healthz HTTP/1.1\r\nHost: hub\r\nX-Slow: "),
+        seconds_until_closed(&address, b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n"),
+    );
+    let limit = HEADER_READ_TIMEOUT.as_secs_f64();
+    for (what, (seconds, answer)) in [("half a head", half_head?), ("an idle connection", idle?)] {
+        assert!(
+            seconds >= limit - 0.5 && seconds < limit + 5.0,
+            "{what}: closed after {seconds:.1} s"
+        );
+        if what == "an idle connection" {
+            assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        }
+    }
+
     let health = client.get(format!("{base}/healthz")).send().await?;
     assert_eq!(health.status(), 200, "the hub still answers");
     Ok(())
+}
+
+/// Sends `bytes` on a new connection and reads until the hub closes it: the seconds that took and
+/// what the hub sent.
+async fn seconds_until_closed(address: &str, bytes: &[u8]) -> anyhow::Result<(f64, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    let started = std::time::Instant::now();
+    stream.write_all(bytes).await?;
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut received));
+    // A reset counts as closed, like an orderly end.
+    let _ = read
+        .await
+        .context("the hub kept the connection open for 60 s")?;
+    Ok((
+        started.elapsed().as_secs_f64(),
+        String::from_utf8_lossy(&received).into_owned(),
+    ))
 }
