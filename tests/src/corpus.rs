@@ -830,7 +830,7 @@ fn words(ws: &[&str]) -> Vec<String> {
 /// Builds the corpus: files and their cases.
 #[derive(Debug, Default)]
 struct Corpus {
-    files: Vec<(String, Vec<u8>)>,
+    files: Vec<CorpusFile>,
     cases: Vec<Case>,
     funds: Vec<RegisteredFund>,
     next: usize,
@@ -921,8 +921,11 @@ fn thai(f: &str) -> String {
     thai_heading(f).to_string()
 }
 
+/// A file of the corpus: its name and bytes.
+pub type CorpusFile = (String, Vec<u8>);
+
 /// The whole corpus, in memory.
-pub fn generate() -> anyhow::Result<(Manifest, Vec<(String, Vec<u8>)>)> {
+pub fn generate() -> anyhow::Result<(Manifest, Vec<CorpusFile>)> {
     let mut c = Corpus::default();
     accepted(&mut c)?;
     tolerated_xlsx(&mut c)?;
@@ -1413,11 +1416,13 @@ fn accepted(c: &mut Corpus) -> anyhow::Result<()> {
     ] {
         let (fund, _) = c.fund();
         let months = series(&fund, (2025, 7), 4, c.seed(), BASIC);
-        let mut table = Table::default();
-        table.above = vec![vec![thai("fund_id"), fund.clone()]];
-        table.headings = std::iter::once(label.to_string())
-            .chain(months.iter().map(|m| THAI.period(m)))
-            .collect();
+        let mut table = Table {
+            above: vec![vec![thai("fund_id"), fund.clone()]],
+            headings: std::iter::once(label.to_string())
+                .chain(months.iter().map(|m| THAI.period(m)))
+                .collect(),
+            rows: Vec::new(),
+        };
         for f in BASIC {
             let mut row = vec![thai(f)];
             row.extend(months.iter().map(|m| THAI.value(f, m.get(f))));
@@ -1819,8 +1824,8 @@ fn refused_xlsx(c: &mut Corpus) -> anyhow::Result<()> {
     ole.flush()?;
     let bytes = ole.into_inner().into_inner();
     c.refused(
-        "bad_old_excel.xls",
-        "an old Excel .xls file",
+        "bad_old_excel_renamed.xlsx",
+        "an old Excel .xls workbook renamed .xlsx",
         bytes,
         &[".xls"],
     );
