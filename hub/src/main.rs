@@ -222,10 +222,14 @@ async fn main() -> anyhow::Result<()> {
             for q in &entries {
                 println!("{}", quarantine_line(q));
             }
-            let what = if all { "entries" } else { "open entries" };
+            let what = if all {
+                "quarantine entries"
+            } else {
+                "open quarantine entries"
+            };
             match &connector {
-                Some(id) => println!("{} quarantine {what} of connector {id}", entries.len()),
-                None => println!("{} quarantine {what}", entries.len()),
+                Some(id) => println!("{} {what} of connector {id}", entries.len()),
+                None => println!("{} {what}", entries.len()),
             }
         }
         Command::Demo {

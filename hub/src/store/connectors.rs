@@ -240,17 +240,6 @@ impl Store {
             .collect()
     }
 
-    /// Members at the end of `period` as stored for a fund, if it reported them.
-    pub async fn members_at(&self, fund_id: &str, period: &str) -> Result<Option<i64>, StoreError> {
-        let row =
-            sqlx::query("SELECT members_total FROM summaries WHERE fund_id = $1 AND period = $2")
-                .bind(fund_id)
-                .bind(period)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?.flatten())
-    }
-
     /// Quarantined rows, newest first, resolved ones included.
     pub async fn quarantine_rows(
         &self,

@@ -516,7 +516,7 @@ async fn a_later_run_that_accepts_the_fund_month_resolves_its_quarantine() -> an
     };
     let connector = Scripted::default();
     connector.pulls.lock().unwrap().extend([
-        Ok(pull(&[newcomer.clone()], vec![unreadable], "a")),
+        Ok(pull(std::slice::from_ref(&newcomer), vec![unreadable], "a")),
         // The clerk fixed line 3; the registry now knows F500102.
         Ok(pull(
             &[newcomer, row("F500101", "2025-10", 41)],
@@ -823,6 +823,6 @@ async fn the_pull_command_summarises_each_connector_and_fails_on_a_refused_file(
         lines[0].contains("| unknown fund id \"F999999\": not registered in the hub"),
         "{out}"
     );
-    assert_eq!(lines[1], "1 quarantine open entries of connector good");
+    assert_eq!(lines[1], "1 open quarantine entries of connector good");
     Ok(())
 }
