@@ -1,11 +1,15 @@
 //! From a source's own fields to canonical summaries: one piece of code for every kind.
 //!
 //! A kind reads its source into [`RawRecord`]s (field names as the source writes them, values as it
-//! stores them) and hands them to a [`RecordMapper`]. The mapper resolves names through the configured
-//! field mapping, then through built-in Thai and English aliases, and parses values the way fund clerks
-//! write them: Thai digits, thousands separators, `฿`/`บาท`, accounting dashes and parentheses,
-//! Buddhist-era years and Thai month names. A value that cannot be read rejects its row, naming the
-//! field and the value.
+//! stores them). [`FieldMapping`] says which field each name feeds: the configured `fields`, then the
+//! configured `ignore`, then canonical names, then the key words of the heading (`headings.rs`:
+//! Thai and English, extra words, `/`-joined variants, any order), and
+//! [`FieldMapping::map_header`] refuses a header that cannot be read safely (a heading meaning two
+//! fields, two columns for one field, a required field missing). [`RecordMapper`] parses values the
+//! way fund clerks write them (`values.rs`): Thai digits, thousands separators, `฿`/`บาท`, accounting
+//! dashes and parentheses, Buddhist-era years and Thai month names. A value that cannot be read
+//! rejects its row, naming the field and the value. The pull pipeline ([`crate::pipeline`]) drives
+//! both for every kind.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
