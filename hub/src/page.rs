@@ -81,13 +81,14 @@ fn dir_service(dir: &Path) -> axum::Router {
     let index = dir.join("index.html");
     if !index.is_file() {
         tracing::warn!(dir = %dir.display(), "the configured map page directory has no index.html");
-        let message = format!(
-            "the map page directory {} has no index.html: run `npm run build` in web/, or unset \
-             WELFARE_HUB_WEB to serve the page built into the hub",
-            dir.display()
-        );
-        return axum::Router::new().fallback(move || async move {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "page_not_built", message)
+        // The directory is named in the log only: a server path is nobody's business over HTTP.
+        return axum::Router::new().fallback(|| async {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "page_not_built",
+                "the configured map page directory has no index.html: run `npm run build` in \
+                 web/, or unset WELFARE_HUB_WEB to serve the page built into the hub",
+            )
         });
     }
     let files = ServeDir::new(dir).not_found_service(axum::routing::any(|| async {

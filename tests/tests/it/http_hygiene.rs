@@ -456,3 +456,89 @@ async fn seconds_until_closed(address: &str, bytes: &[u8]) -> anyhow::Result<(f6
         String::from_utf8_lossy(&received).into_owned(),
     ))
 }
+
+#[tokio::test]
+async fn a_page_directory_overrides_the_embedded_page_uncached() -> anyhow::Result<()> {
+    let db = TestDb::new(TestBackend::Sqlite).await?;
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>dev</title>",
+    )?;
+    std::fs::write(dir.path().join("app.js"), "console.log('dev')")?;
+    let mut state = AppState::read_only(db.store.clone());
+    state.web_dir = Some(dir.path().to_path_buf());
+    let call = |uri: String| {
+        let app = router(state.clone());
+        async move {
+            let response = app
+                .oneshot(Request::get(uri.as_str()).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (status, headers, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (status, headers, body) = call("/".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "<!doctype html><title>dev</title>");
+    assert_eq!(headers["cache-control"], REVALIDATE);
+    assert_security_headers(&headers, "a development page");
+    let (status, headers, body) = call("/app.js".into()).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "console.log('dev')")
+    );
+    assert_eq!(headers["cache-control"], REVALIDATE);
+    // A name too long for the file system is not found, not an I/O error.
+    for uri in [
+        format!("/{}", "a".repeat(60_000)),
+        format!("/{}", "b".repeat(256)),
+    ] {
+        let (status, headers, body) = call(uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(
+            body,
+            r#"{"error":"not_found","message":"no such endpoint or file"}"#
+        );
+    }
+
+    // A directory without a built page says how to build it, in the one shape.
+    let empty = tempfile::tempdir()?;
+    let mut state = AppState::read_only(db.store.clone());
+    state.web_dir = Some(empty.path().to_path_buf());
+    let answer = send_to(state, "/").await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    let (code, message) = answer.error();
+    assert_eq!(code, "page_not_built");
+    assert_eq!(
+        message,
+        "the configured map page directory has no index.html: run `npm run build` in web/, or \
+         unset WELFARE_HUB_WEB to serve the page built into the hub"
+    );
+    Ok(())
+}
+
+async fn send_to(state: AppState, uri: &str) -> Answer {
+    let response = router(state)
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
