@@ -826,3 +826,63 @@ async fn the_pull_command_summarises_each_connector_and_fails_on_a_refused_file(
     assert_eq!(lines[1], "1 open quarantine entries of connector good");
     Ok(())
 }
+
+/// `GET uri` through the router, with connector `c1` configured.
+async fn get(db: &TestDb, uri: &str) -> anyhow::Result<serde_json::Value> {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let state = welfare_hub::api::AppState {
+        connectors: std::sync::Arc::new(vec![entry("c1", 5)]),
+        ..welfare_hub::api::AppState::read_only(db.store.clone())
+    };
+    let response = welfare_hub::api::router(state)
+        .oneshot(axum::http::Request::get(uri).body(axum::body::Body::empty())?)
+        .await?;
+    assert_eq!(response.status(), axum::http::StatusCode::OK, "{uri}");
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+#[tokio::test]
+async fn the_api_shows_unrecognised_columns_and_open_or_all_quarantine_entries()
+-> anyhow::Result<()> {
+    let (db, ingestor) = setup().await?;
+    let e = entry("c1", 5);
+    let mut first = pull(&[row("F500101", "2025-10", 20_000)], vec![], "a");
+    first.unrecognised = vec![UnrecognisedColumn {
+        location: "test line 1 column 4".into(),
+        heading: "หมายเหตุ".into(),
+    }];
+    let connector = Scripted::default();
+    connector.pulls.lock().unwrap().extend([
+        Ok(first),
+        Ok(pull(&[row("F500101", "2025-10", 200)], vec![], "b")),
+    ]);
+    let bad = ingestor.run(&e, &connector, "test").await?;
+    let open = get(&db, "/api/v1/quarantine?connector=c1").await?;
+    assert_eq!(open["count"], 1);
+    assert_eq!(open["rows"][0]["location"], "test line 2");
+    assert_eq!(open["rows"][0]["fund_id"], "F500101");
+    assert_eq!(open["rows"][0]["period"], "2025-10");
+    assert_eq!(open["rows"][0]["resolved_at"], serde_json::Value::Null);
+
+    let good = ingestor.run(&e, &connector, "test").await?;
+    assert_eq!(
+        get(&db, "/api/v1/quarantine?connector=c1").await?["count"],
+        0
+    );
+    let all = get(&db, "/api/v1/quarantine?connector=c1&all=true").await?;
+    assert_eq!(all["count"], 1);
+    assert_eq!(all["rows"][0]["run_id"], bad.run_id);
+    assert_eq!(all["rows"][0]["resolved_by_run"], good.run_id);
+
+    let runs = get(&db, "/api/v1/connectors/c1/runs").await?;
+    assert_eq!(runs["runs"][1]["id"], bad.run_id);
+    assert_eq!(
+        runs["runs"][1]["unrecognised"],
+        serde_json::json!([{"location": "test line 1 column 4", "heading": "หมายเหตุ"}])
+    );
+    assert_eq!(runs["runs"][1]["refused"], false);
+    assert_eq!(runs["runs"][0]["unrecognised"], serde_json::json!([]));
+    Ok(())
+}
