@@ -141,6 +141,12 @@ async fn broken_records() {
         m,
         "r.csv line 3 has 2 fields, but the header (line 1) has 4: a field is missing"
     );
+    // A million columns: refused at the 1,001st, before the rest of the line is split.
+    let million = format!("{HEADER}F1,10/2568,10,5{}\n", ",x".repeat(1_000_000));
+    assert_eq!(
+        refusal_of("r.csv", million).await,
+        "r.csv line 2: more than 1000 columns; a monthly report has far fewer"
+    );
     let wide = format!(
         "{}\n",
         (0..1001)
