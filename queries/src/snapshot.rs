@@ -37,7 +37,7 @@ pub struct SandboxLimits {
     /// Bytes of one answer (JSON is cut at whole rows; CSV and Arrow beyond it are refused).
     pub max_answer_bytes: usize,
     /// Bytes that one call of a growing function (`repeat`, `lpad`, `replace`, `range`, …) may
-    /// produce, while planning or running.
+    /// produce, while planning or running; all calls of one query together may produce four times it.
     pub max_value_bytes: usize,
     /// User queries that run at once.
     pub concurrent: usize,

@@ -15,7 +15,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
@@ -51,6 +51,9 @@ pub const QUERY_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// Threads that execute one user query.
 const QUERY_THREADS: usize = 2;
+
+/// A query's growing functions together may make this many times the one-call cap.
+const VALUE_CALLS_PER_QUERY: usize = 4;
 
 /// Rows encoded to JSON at a time: the byte cap is checked between chunks.
 const JSON_CHUNK_ROWS: usize = 1024;
@@ -160,6 +163,11 @@ pub(crate) async fn run(
         deadline,
         limit_ms,
         max_value_bytes: limits.max_value_bytes,
+        // Growing functions whose answers feed `||` or each other are held to a total, not only
+        // call by call: constants folded into the plan are copied by every optimizer pass.
+        total_bytes: limits.max_value_bytes.saturating_mul(VALUE_CALLS_PER_QUERY),
+        made: AtomicU64::new(0),
+        refused: std::sync::Mutex::new(None),
     });
     let ctx = session_for(sandbox, &budget);
     let sql = sql.to_string();
@@ -362,10 +370,45 @@ fn encode(
 struct Budget {
     deadline: Instant,
     limit_ms: u64,
+    /// One call of a growing function.
     max_value_bytes: usize,
+    /// All calls of growing functions in the query together.
+    total_bytes: usize,
+    /// Bytes the growing functions were allowed so far.
+    made: AtomicU64,
+    /// The first refusal of a growing function. The optimizer swallows errors while it folds
+    /// constants (it keeps the expression to fail at run time, and retries it every pass): the next
+    /// optimizer rule fails planning with it instead.
+    refused: std::sync::Mutex<Option<String>>,
 }
 
 impl Budget {
+    /// Counts `bytes` against the query's total; the call that would pass it is refused.
+    fn spend(&self, bytes: u128) -> Result<(), u64> {
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        let before = self.made.fetch_add(bytes, Ordering::SeqCst);
+        if before.saturating_add(bytes) > self.total_bytes as u64 {
+            return Err(before);
+        }
+        Ok(())
+    }
+
+    fn refuse(&self, message: String) -> DataFusionError {
+        let mut first = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        first.get_or_insert_with(|| message.clone());
+        DataFusionError::ResourcesExhausted(message)
+    }
+
+    /// Fails once the time is up or a growing function was refused.
+    fn check(&self) -> DfResult<()> {
+        let refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(message) = refused.as_ref() {
+            return Err(DataFusionError::ResourcesExhausted(message.clone()));
+        }
+        drop(refused);
+        self.check_time()
+    }
+
     fn check_time(&self) -> DfResult<()> {
         if Instant::now() >= self.deadline {
             return Err(DataFusionError::External(Box::new(QueryError::Timeout(
@@ -410,8 +453,8 @@ fn session_for(sandbox: &SessionContext, budget: &Arc<Budget>) -> SessionContext
     ctx
 }
 
-/// An optimizer rule that changes nothing and fails once the query's time is up: placed before every
-/// rule, it stops planning (constant folding included) at the deadline.
+/// An optimizer rule that changes nothing and fails once the query's time is up or a growing function
+/// was refused: placed before every rule, it stops planning (constant folding included) there.
 #[derive(Debug)]
 struct Deadline(Arc<Budget>);
 
@@ -429,7 +472,7 @@ impl OptimizerRule for Deadline {
         plan: LogicalPlan,
         _config: &dyn OptimizerConfig,
     ) -> DfResult<Transformed<LogicalPlan>> {
-        self.0.check_time()?;
+        self.0.check()?;
         Ok(Transformed::no(plan))
     }
 }
@@ -635,8 +678,16 @@ impl ScalarUDFImpl for SizeChecked {
         self.budget.check_time()?;
         let cap = self.budget.max_value_bytes as u128;
         match self.growth.bound(&args.args, args.number_rows) {
-            Some(bytes) if bytes <= cap => self.f().invoke_with_args(args),
-            bound => Err(DataFusionError::ResourcesExhausted(format!(
+            Some(bytes) if bytes <= cap => match self.budget.spend(bytes) {
+                Ok(()) => self.f().invoke_with_args(args),
+                Err(before) => Err(self.budget.refuse(format!(
+                    "{}(…) would make about {bytes} bytes after {before} made by this query's \
+                     growing functions; together they may make at most {} bytes",
+                    self.name(),
+                    self.budget.total_bytes
+                ))),
+            },
+            bound => Err(self.budget.refuse(format!(
                 "{}(…) would make {} over {} rows; one function's answer may hold at most {} bytes",
                 self.name(),
                 bound.map_or("an answer of unbounded size".to_string(), |b| format!(
@@ -717,6 +768,24 @@ mod tests {
                 "{sql}: {m}"
             );
         }
+        // Each call fits, together they do not: 5 × 1,000,000 bytes folded into one constant
+        // against a 4 × 1 MiB total.
+        let small = snapshot(SandboxLimits {
+            max_value_bytes: 1024 * 1024,
+            ..SandboxLimits::default()
+        });
+        let chain = ["repeat('x', 1000000)"; 5].join(" || ");
+        let m = memory_refusal(
+            small
+                .user_query(&format!("SELECT length({chain})"))
+                .await
+                .unwrap_err(),
+        );
+        assert!(
+            m.starts_with("repeat(…) would make about 1000000 bytes after ")
+                && m.ends_with("together they may make at most 4194304 bytes"),
+            "{m}"
+        );
         // Within the cap they answer as usual.
         let (_, batches, _) = s
             .user_query("SELECT length(repeat('ก', 1000)) AS n, lpad('7', 3, '0') AS p")
