@@ -60,7 +60,8 @@ pub fn sample_rows() -> Vec<Summary> {
             } else {
                 money("0")
             };
-            s.grant_local = if f == 1 { money("2500.00") } else { None };
+            // Reported by one fund only (zero elsewhere): a sheet with the column has every cell.
+            s.grant_local = if f == 1 { money("2500.00") } else { money("0") };
             s.income_other = money("12.34");
             s.benefits_birth = money("1000.00");
             s.benefits_sickness = money("2400.00");

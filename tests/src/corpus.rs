@@ -1725,8 +1725,15 @@ fn refused_structure(c: &mut Corpus) -> anyhow::Result<()> {
         &["columns", "1000"],
     );
 
-    let table = good(c);
-    let bytes = utf8(&csv(&table, ',', "\n", true));
+    let (fund, _) = c.fund();
+    let months = series(&fund, (2024, 1), 24, c.seed(), BASIC);
+    let bytes = utf8(&csv(
+        &Table::long(&months, BASIC, &thai, THAI),
+        ',',
+        "\n",
+        true,
+    ));
+    assert!(bytes.len() > 2_000, "the file must be over its limit");
     c.refused_with(
         "bad_over_size_limit.csv",
         "a file over the size limit, refused before it is read",

@@ -165,6 +165,7 @@ struct Wide {
 impl<'a> Rows<'a> {
     pub fn new(settings: &'a Settings, place: Place) -> Self {
         let mut mapper = RecordMapper::new(settings.source.clone());
+        mapper.money_required = true;
         mapper.fund_id = settings.fund_id.clone();
         mapper.period = settings.period;
         Rows {

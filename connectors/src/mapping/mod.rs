@@ -662,6 +662,10 @@ pub struct RecordMapper {
     pub period: Option<Period>,
     /// Stamped on every summary as provenance (`connector:<id>`).
     pub source: String,
+    /// Refuse an empty amount where the source has the money column (spreadsheets: an empty cell
+    /// there cannot be told from a forgotten zero). Databases and APIs say "not reported" with an
+    /// explicit NULL, so they leave this off.
+    pub money_required: bool,
 }
 
 /// The hub's time zone for dates written without one (defined with the periods in `welfare-model`).
@@ -673,6 +677,7 @@ impl RecordMapper {
             fund_id: None,
             period: None,
             source: source.into(),
+            money_required: false,
         }
     }
 
@@ -729,7 +734,15 @@ impl RecordMapper {
                 Target::Tambon => tambon = parse_tambon(value).map_err(context)?,
                 Target::Measure(i) => {
                     let parsed = if MEASURES[*i].unit.is_money() {
-                        MeasureValue::Money(parse_money(value).map_err(context)?)
+                        let amount = parse_money(value).map_err(context)?;
+                        if amount.is_none() && self.money_required {
+                            return Err(context(
+                                "no amount, though the report has this column: write 0 (or -) \
+                                 when nothing was received or paid"
+                                    .into(),
+                            ));
+                        }
+                        MeasureValue::Money(amount)
                     } else {
                         MeasureValue::Count(parse_count(value).map_err(context)?)
                     };
@@ -874,6 +887,33 @@ mod tests {
             ]))
             .unwrap_err();
         assert!(r.reason.contains("two decimal"), "{}", r.reason);
+    }
+
+    #[test]
+    fn an_empty_amount_under_a_money_column_is_refused_where_sheets_require_it() {
+        let fields = [
+            ("fund_id", "F1".into()),
+            ("period", "2025-10".into()),
+            ("members_total", RawValue::Int(10)),
+            ("grant_local", RawValue::Empty),
+        ];
+        let mut mapper = RecordMapper::new("x");
+        let s = mapper.map(&record(&fields)).unwrap();
+        assert_eq!(s.grant_local, None, "a database's NULL is 'not reported'");
+        mapper.money_required = true;
+        let (r, field) = *mapper.map_locating(&record(&fields)).unwrap_err();
+        assert_eq!(field, Some(3), "{}", r.reason);
+        assert!(
+            r.reason.contains("grant_local") && r.reason.contains("no amount"),
+            "{}",
+            r.reason
+        );
+        let mut zero = fields.clone();
+        zero[3].1 = "-".into();
+        assert_eq!(
+            mapper.map(&record(&zero)).unwrap().grant_local,
+            Some(Money::ZERO)
+        );
     }
 
     #[test]
