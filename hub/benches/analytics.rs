@@ -686,9 +686,7 @@ fn ratio(df: Option<f64>, duck: Option<f64>) -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let geography = std::env::var("WELFARE_HUB_GEOGRAPHY").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/thailand").into()
-    });
+    let geography = common::geography_dir();
     let months: u32 = env_or("BENCH_MONTHS", 240);
     let reps: usize = env_or("BENCH_REPS", 20usize).max(1);
     let reps_x10: usize = env_or("BENCH_REPS_X10", 5usize).max(1);

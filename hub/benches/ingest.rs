@@ -13,6 +13,8 @@
 //! Target: every refused input under 300 MB peak RSS. Environment: `WELFARE_HUB_GEOGRAPHY` (default
 //! `../shared/data/thailand`), `BENCH_MONTHS` (months of the sound file, default 120).
 
+mod common;
+
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::Command;
@@ -223,9 +225,7 @@ fn pull(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let geography = std::env::var("WELFARE_HUB_GEOGRAPHY").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/thailand").into()
-    });
+    let geography = common::geography_dir();
     let months: u32 = std::env::var("BENCH_MONTHS")
         .ok()
         .and_then(|m| m.parse().ok())
@@ -308,5 +308,9 @@ async fn main() -> anyhow::Result<()> {
             );
         }
     }
+    println!(
+        "(this benchmark process, which wrote the files: peak RSS {:.0} MB)",
+        common::peak_rss_mb("self")
+    );
     Ok(())
 }

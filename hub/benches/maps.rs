@@ -491,9 +491,7 @@ async fn main() -> anyhow::Result<()> {
         );
         std::process::exit(2);
     };
-    let geography = std::env::var("WELFARE_HUB_GEOGRAPHY").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/thailand").into()
-    });
+    let geography = common::geography_dir();
     let months: u32 = env_or("BENCH_MONTHS", 120);
     let reps: usize = env_or("BENCH_REPS", 10usize).max(1);
     let cores = std::thread::available_parallelism().map_or(2, usize::from);

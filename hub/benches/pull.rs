@@ -28,9 +28,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let geography = std::env::var("WELFARE_HUB_GEOGRAPHY").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/thailand").into()
-    });
+    let geography = common::geography_dir();
     let months: u32 = std::env::var("BENCH_MONTHS")
         .ok()
         .and_then(|m| m.parse().ok())

@@ -52,8 +52,9 @@ pub enum PeriodError {
     TwoEras(String),
 }
 
-/// Full Thai month names, then the dotted abbreviations written without dots, then English.
-const THAI_MONTHS: [&str; 12] = [
+/// Full Thai month names, January first (then the dotted abbreviations written without dots, then
+/// English).
+pub const THAI_MONTHS: [&str; 12] = [
     "มกราคม",
     "กุมภาพันธ์",
     "มีนาคม",
@@ -81,7 +82,8 @@ const THAI_ABBREVIATIONS: [&str; 12] = [
     "พย",
     "ธค",
 ];
-const ENGLISH_MONTHS: [&str; 12] = [
+/// English month names, lower case, January first.
+pub const ENGLISH_MONTHS: [&str; 12] = [
     "january",
     "february",
     "march",

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use welfare_connectors::simulator::reports::THAI_MONTH_ABBREVIATIONS;
+use welfare_model::period::{ENGLISH_MONTHS, THAI_MONTHS};
 
 /// Where the corpus lives in the repository.
 pub fn corpus_dir() -> PathBuf {
@@ -459,36 +461,6 @@ fn thai_digits(text: &str) -> String {
         .collect()
 }
 
-const THAI_MONTHS: [&str; 12] = [
-    "มกราคม",
-    "กุมภาพันธ์",
-    "มีนาคม",
-    "เมษายน",
-    "พฤษภาคม",
-    "มิถุนายน",
-    "กรกฎาคม",
-    "สิงหาคม",
-    "กันยายน",
-    "ตุลาคม",
-    "พฤศจิกายน",
-    "ธันวาคม",
-];
-
-const THAI_MONTHS_SHORT: [&str; 12] = [
-    "ม.ค.",
-    "ก.พ.",
-    "มี.ค.",
-    "เม.ย.",
-    "พ.ค.",
-    "มิ.ย.",
-    "ก.ค.",
-    "ส.ค.",
-    "ก.ย.",
-    "ต.ค.",
-    "พ.ย.",
-    "ธ.ค.",
-];
-
 /// How a file writes its values.
 #[derive(Debug, Clone, Copy)]
 struct Style {
@@ -552,27 +524,14 @@ impl Style {
         let i = (m.month - 1) as usize;
         match self.period {
             PeriodStyle::Iso => m.period(),
-            PeriodStyle::ThaiShort => format!("{} {be}", THAI_MONTHS_SHORT[i]),
+            PeriodStyle::ThaiShort => format!("{} {be}", THAI_MONTH_ABBREVIATIONS[i]),
             PeriodStyle::ThaiLong => format!("{} {be}", THAI_MONTHS[i]),
             PeriodStyle::SlashBe => format!("{}/{be}", m.month),
             PeriodStyle::DashBe => format!("{be}-{:02}", m.month),
             PeriodStyle::ThaiLabelled => format!("{} พ.ศ. {be}", THAI_MONTHS[i]),
             PeriodStyle::English => {
-                const EN: [&str; 12] = [
-                    "January",
-                    "February",
-                    "March",
-                    "April",
-                    "May",
-                    "June",
-                    "July",
-                    "August",
-                    "September",
-                    "October",
-                    "November",
-                    "December",
-                ];
-                format!("{} {}", EN[i], m.year)
+                let name = ENGLISH_MONTHS[i];
+                format!("{}{} {}", name[..1].to_uppercase(), &name[1..], m.year)
             }
         }
     }
@@ -942,16 +901,187 @@ pub fn generate() -> anyhow::Result<(Manifest, Vec<CorpusFile>)> {
     Ok((manifest, c.files))
 }
 
+/// One way of writing a sound file: name, rules, value style, encoding, line end, final newline.
+type Way = (
+    &'static str,
+    &'static str,
+    Style,
+    fn(&str) -> Vec<u8>,
+    &'static str,
+    bool,
+);
+
 /// Sound files, written every way clerks write them: every row stored.
 fn accepted(c: &mut Corpus) -> anyhow::Result<()> {
     let start = (2025, 10);
-    let plain_thai = |c: &mut Corpus,
-                      file: &str,
-                      rules: &str,
-                      style: Style,
-                      encode: fn(&str) -> Vec<u8>,
-                      eol: &str,
-                      final_newline: bool| {
+    // One fund, three months, BASIC measures, Thai headings: each file written one way clerks write.
+    let ways: [Way; 17] = [
+        (
+            "good_thai_utf8.csv",
+            "Thai headings, UTF-8 without BOM",
+            THAI,
+            utf8,
+            "\n",
+            true,
+        ),
+        (
+            "good_thai_utf8_bom.csv",
+            "UTF-8 with BOM",
+            THAI,
+            utf8_bom,
+            "\n",
+            true,
+        ),
+        (
+            "good_thai_windows874.csv",
+            "Windows-874 (Thai Excel's CSV)",
+            THAI,
+            windows_874,
+            "\r\n",
+            true,
+        ),
+        (
+            "good_thai_tis620.csv",
+            "TIS-620 bytes (Thai letters only, no Windows-874 extras)",
+            PLAIN,
+            windows_874,
+            "\n",
+            true,
+        ),
+        ("good_crlf.csv", "CRLF line ends", THAI, utf8, "\r\n", true),
+        (
+            "good_no_final_newline.csv",
+            "no final newline",
+            THAI,
+            utf8,
+            "\n",
+            false,
+        ),
+        (
+            "good_period_thai_long.csv",
+            "months as ตุลาคม 2568",
+            Style {
+                period: PeriodStyle::ThaiLong,
+                ..PLAIN
+            },
+            utf8,
+            "\n",
+            true,
+        ),
+        (
+            "good_period_slash_be.csv",
+            "months as 10/2568",
+            Style {
+                period: PeriodStyle::SlashBe,
+                ..PLAIN
+            },
+            utf8,
+            "\n",
+            true,
+        ),
+        (
+            "good_period_dash_be.csv",
+            "months as 2568-10",
+            Style {
+                period: PeriodStyle::DashBe,
+                ..PLAIN
+            },
+            utf8,
+            "\n",
+            true,
+        ),
+        (
+            "good_period_era_agrees.csv",
+            "an era label that agrees with the year (ตุลาคม พ.ศ. 2568)",
+            Style {
+                period: PeriodStyle::ThaiLabelled,
+                ..PLAIN
+            },
+            utf8,
+            "\n",
+            true,
+        ),
+        (
+            "good_period_english.csv",
+            "months as October 2025",
+            Style {
+                period: PeriodStyle::English,
+                ..PLAIN
+            },
+            utf8,
+            "\n",
+            true,
+        ),
+        (
+            "good_thai_digits.csv",
+            "Thai digits in counts and money",
+            Style {
+                money: MoneyStyle::ThaiDigits,
+                count: CountStyle::ThaiDigits,
+                ..THAI
+            },
+            utf8,
+            "\n",
+            true,
+        ),
+        (
+            "good_thousands.csv",
+            "thousands separators (quoted)",
+            Style {
+                money: MoneyStyle::Thousands,
+                count: CountStyle::Thousands,
+                ..THAI
+            },
+            utf8,
+            "\n",
+            true,
+        ),
+        (
+            "good_baht_sign.csv",
+            "฿ before amounts",
+            Style {
+                money: MoneyStyle::BahtSign,
+                ..THAI
+            },
+            utf8,
+            "\n",
+            true,
+        ),
+        (
+            "good_baht_word.csv",
+            "บาท after amounts",
+            Style {
+                money: MoneyStyle::BahtWord,
+                ..THAI
+            },
+            utf8,
+            "\n",
+            true,
+        ),
+        (
+            "good_fewest_decimals.csv",
+            "0, 1 or 2 decimals",
+            Style {
+                money: MoneyStyle::FewestDecimals,
+                ..THAI
+            },
+            utf8,
+            "\n",
+            true,
+        ),
+        (
+            "good_dash_for_zero.csv",
+            "an accounting dash for zero",
+            Style {
+                money: MoneyStyle::DashForZero,
+                ..THAI
+            },
+            utf8,
+            "\n",
+            true,
+        ),
+    ];
+    for (file, rules, style, encode, eol, final_newline) in ways {
         let (fund, _) = c.fund();
         let months = series(&fund, start, 3, c.seed(), BASIC);
         let table = Table::long(&months, BASIC, &thai, style);
@@ -961,195 +1091,7 @@ fn accepted(c: &mut Corpus) -> anyhow::Result<()> {
             encode(&csv(&table, ',', eol, final_newline)),
             expected_all(&months, BASIC),
         );
-    };
-    plain_thai(
-        c,
-        "good_thai_utf8.csv",
-        "Thai headings, UTF-8 without BOM",
-        THAI,
-        utf8,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_thai_utf8_bom.csv",
-        "UTF-8 with BOM",
-        THAI,
-        utf8_bom,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_thai_windows874.csv",
-        "Windows-874 (Thai Excel's CSV)",
-        THAI,
-        windows_874,
-        "\r\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_thai_tis620.csv",
-        "TIS-620 bytes (Thai letters only, no Windows-874 extras)",
-        PLAIN,
-        windows_874,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_crlf.csv",
-        "CRLF line ends",
-        THAI,
-        utf8,
-        "\r\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_no_final_newline.csv",
-        "no final newline",
-        THAI,
-        utf8,
-        "\n",
-        false,
-    );
-    plain_thai(
-        c,
-        "good_period_thai_long.csv",
-        "months as ตุลาคม 2568",
-        Style {
-            period: PeriodStyle::ThaiLong,
-            ..PLAIN
-        },
-        utf8,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_period_slash_be.csv",
-        "months as 10/2568",
-        Style {
-            period: PeriodStyle::SlashBe,
-            ..PLAIN
-        },
-        utf8,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_period_dash_be.csv",
-        "months as 2568-10",
-        Style {
-            period: PeriodStyle::DashBe,
-            ..PLAIN
-        },
-        utf8,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_period_era_agrees.csv",
-        "an era label that agrees with the year (ตุลาคม พ.ศ. 2568)",
-        Style {
-            period: PeriodStyle::ThaiLabelled,
-            ..PLAIN
-        },
-        utf8,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_period_english.csv",
-        "months as October 2025",
-        Style {
-            period: PeriodStyle::English,
-            ..PLAIN
-        },
-        utf8,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_thai_digits.csv",
-        "Thai digits in counts and money",
-        Style {
-            money: MoneyStyle::ThaiDigits,
-            count: CountStyle::ThaiDigits,
-            ..THAI
-        },
-        utf8,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_thousands.csv",
-        "thousands separators (quoted)",
-        Style {
-            money: MoneyStyle::Thousands,
-            count: CountStyle::Thousands,
-            ..THAI
-        },
-        utf8,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_baht_sign.csv",
-        "฿ before amounts",
-        Style {
-            money: MoneyStyle::BahtSign,
-            ..THAI
-        },
-        utf8,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_baht_word.csv",
-        "บาท after amounts",
-        Style {
-            money: MoneyStyle::BahtWord,
-            ..THAI
-        },
-        utf8,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_fewest_decimals.csv",
-        "0, 1 or 2 decimals",
-        Style {
-            money: MoneyStyle::FewestDecimals,
-            ..THAI
-        },
-        utf8,
-        "\n",
-        true,
-    );
-    plain_thai(
-        c,
-        "good_dash_for_zero.csv",
-        "an accounting dash for zero",
-        Style {
-            money: MoneyStyle::DashForZero,
-            ..THAI
-        },
-        utf8,
-        "\n",
-        true,
-    );
+    }
 
     // Every measure, Windows-874, with Thai digits and ฿: the whole summary survives.
     let (fund, _) = c.fund();

@@ -305,7 +305,8 @@ impl Default for XlsxStyle {
     }
 }
 
-const THAI_MONTH_ABBREVIATIONS: [&str; 12] = [
+/// Thai month abbreviations as documents write them (`ต.ค.`), January first.
+pub const THAI_MONTH_ABBREVIATIONS: [&str; 12] = [
     "ม.ค.",
     "ก.พ.",
     "มี.ค.",

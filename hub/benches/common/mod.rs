@@ -12,3 +12,10 @@ pub fn peak_rss_mb(process: &str) -> f64 {
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
+
+/// The geography bundle: `WELFARE_HUB_GEOGRAPHY`, or `../shared/data/thailand` beside the repository.
+pub fn geography_dir() -> String {
+    std::env::var("WELFARE_HUB_GEOGRAPHY").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/thailand").into()
+    })
+}
