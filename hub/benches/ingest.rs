@@ -201,6 +201,7 @@ fn pull(
         .arg(config)
         .args(["pull", "--connector", id, "--database-url", database])
         .env("RUST_LOG", "warn")
+        .env("RUST_BACKTRACE", "0")
         .output()?;
     let measured = std::fs::read_to_string(report.path())?;
     let last = measured.lines().last().unwrap_or_default().to_string();
@@ -218,8 +219,12 @@ fn pull(
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let tail = tail[tail.len().saturating_sub(4)..].join("\n      ");
+    // The per-connector summary line (`ID: …`) and the closing line.
+    let tail: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{id}:")) || l.starts_with("Pulled"))
+        .collect();
+    let tail = tail.join("\n      ");
     Ok((kb / 1024.0, secs, output.status.code().unwrap_or(-1), tail))
 }
 
