@@ -212,9 +212,19 @@ impl Summary {
         MEASURES.iter().position(|f| f.name == name)
     }
 
-    /// Total welfare paid in cash (all benefit types); `None` when no benefit type was reported.
-    pub fn benefits_total(&self) -> Option<Money> {
-        let parts = [
+    /// Every line of income: member contributions, state and local grants, other income.
+    pub fn income_parts(&self) -> [Option<Money>; 4] {
+        [
+            self.contrib_members,
+            self.grant_state,
+            self.grant_local,
+            self.income_other,
+        ]
+    }
+
+    /// The nine kinds of welfare paid in cash.
+    pub fn benefit_parts(&self) -> [Option<Money>; 9] {
+        [
             self.benefits_birth,
             self.benefits_sickness,
             self.benefits_death,
@@ -224,7 +234,12 @@ impl Summary {
             self.benefits_disability,
             self.benefits_disaster,
             self.benefits_other,
-        ];
+        ]
+    }
+
+    /// Total welfare paid in cash (all benefit types); `None` when no benefit type was reported.
+    pub fn benefits_total(&self) -> Option<Money> {
+        let parts = self.benefit_parts();
         parts
             .iter()
             .any(Option::is_some)

@@ -15,8 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
+use welfare_model::period::common_era_year;
 use welfare_model::summary::{MEASURES, MeasureValue};
-use welfare_model::thai::{BUDDHIST_ERA_OFFSET, ascii_digits, quoted};
+use welfare_model::thai::{ascii_digits, quoted};
 use welfare_model::{FundId, Period, Summary};
 
 use crate::source::{ConnectorError, Rejected};
@@ -757,12 +758,8 @@ impl RecordMapper {
         let period = match (period, year, month) {
             (Some(p), _, _) => p,
             (None, Some(y), Some(m)) => {
-                let y = if y >= 2400 {
-                    y - i64::from(BUDDHIST_ERA_OFFSET)
-                } else {
-                    y
-                };
-                Period::new(y as i32, m).map_err(|e| format!("year/month: {e}"))?
+                let y = i32::try_from(y).map_err(|_| format!("year/month: {y} is not a year"))?;
+                Period::new(common_era_year(y), m).map_err(|e| format!("year/month: {e}"))?
             }
             (None, Some(_), None) => return Err("a year but no month".into()),
             (None, None, Some(_)) => return Err("a month but no year".into()),

@@ -319,31 +319,12 @@ pub fn check_row(
 
 /// All income of a month, when every line of it is reported.
 fn income(s: &Summary) -> Option<Money> {
-    [
-        s.contrib_members,
-        s.grant_state,
-        s.grant_local,
-        s.income_other,
-    ]
-    .into_iter()
-    .sum()
+    s.income_parts().into_iter().sum()
 }
 
 /// All welfare paid of a month (the nine benefit types), when every type is reported.
 fn benefits(s: &Summary) -> Option<Money> {
-    [
-        s.benefits_birth,
-        s.benefits_sickness,
-        s.benefits_death,
-        s.benefits_elderly,
-        s.benefits_education,
-        s.benefits_occupation,
-        s.benefits_disability,
-        s.benefits_disaster,
-        s.benefits_other,
-    ]
-    .into_iter()
-    .sum()
+    s.benefit_parts().into_iter().sum()
 }
 
 /// Rules between month `s` and the month before it, `previous` (both passed [`check_row`]): leavers

@@ -53,14 +53,15 @@ pub(crate) async fn send_with(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = router(state.clone())
-        .oneshot(
-            request
-                .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-                .unwrap(),
-        )
-        .await
+    let request = request
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
         .unwrap();
+    reply(state.clone(), request).await
+}
+
+/// Any request through the router, and what it answered.
+pub(crate) async fn reply(state: AppState, request: Request<Body>) -> Reply {
+    let response = router(state).oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let content_type = headers

@@ -16,14 +16,15 @@ use welfare_hub::page::{IMMUTABLE, REVALIDATE, embedded_files};
 use welfare_hub::server::HEADER_READ_TIMEOUT;
 use welfare_tests::{TestBackend, TestDb, hub_binary};
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
+use crate::analytics::{Reply, reply};
+
+/// The one error shape, read from an answer.
+trait ErrorShape {
+    /// The error body, checked to be exactly `{"error", "message"}` JSON.
+    fn error(&self) -> (String, String);
 }
 
-impl Answer {
-    /// The error body, checked to be exactly `{"error", "message"}` JSON.
+impl ErrorShape for Reply {
     fn error(&self) -> (String, String) {
         assert_eq!(
             self.headers
@@ -44,26 +45,11 @@ impl Answer {
     }
 }
 
-async fn send(db: &TestDb, request: Request<Body>) -> Answer {
-    let app = router(AppState::read_only(db.store.clone()));
-    let response = app.oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
+async fn send(db: &TestDb, request: Request<Body>) -> Reply {
+    reply(AppState::read_only(db.store.clone()), request).await
 }
 
-async fn get(db: &TestDb, uri: &str) -> Answer {
+async fn get(db: &TestDb, uri: &str) -> Reply {
     send(db, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
@@ -522,23 +508,6 @@ async fn a_page_directory_overrides_the_embedded_page_uncached() -> anyhow::Resu
     Ok(())
 }
 
-async fn send_to(state: AppState, uri: &str) -> Answer {
-    let response = router(state)
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
+async fn send_to(state: AppState, uri: &str) -> Reply {
+    reply(state, Request::get(uri).body(Body::empty()).unwrap()).await
 }

@@ -59,6 +59,19 @@ fn pull(rows: &[Summary], rejected: Vec<Rejected>, cursor: &str) -> Pull {
     }
 }
 
+/// Connector c1's quarantine entries as (location, reason), sorted.
+async fn quarantined(db: &TestDb) -> anyhow::Result<Vec<(String, String)>> {
+    let mut q: Vec<(String, String)> = db
+        .store
+        .quarantine_rows(Some("c1"), 10)
+        .await?
+        .into_iter()
+        .map(|q| (q.location, q.reason))
+        .collect();
+    q.sort();
+    Ok(q)
+}
+
 fn row(fund: &str, period: &str, members: i64) -> Summary {
     let mut s = Summary::new(FundId::parse(fund).unwrap(), Period::parse(period).unwrap());
     s.members_total = Some(members);
@@ -431,14 +444,7 @@ async fn continuity_blames_the_later_month_only_and_reruns_change_nothing() -> a
         "{:?}",
         r.error
     );
-    let mut q: Vec<(String, String)> = db
-        .store
-        .quarantine_rows(Some("c1"), 10)
-        .await?
-        .into_iter()
-        .map(|q| (q.location, q.reason))
-        .collect();
-    q.sort();
+    let q = quarantined(&db).await?;
     assert_eq!(
         q,
         [
@@ -583,14 +589,7 @@ async fn a_declared_tambon_other_than_the_registered_one_is_quarantined() -> any
     connector.pulls.lock().unwrap().push_back(Ok(delivery));
     let r = ingestor.run(&entry("c1", 5), &connector, "test").await?;
     assert_eq!((r.counts.accepted, r.counts.rejected), (1, 2));
-    let mut q: Vec<(String, String)> = db
-        .store
-        .quarantine_rows(Some("c1"), 10)
-        .await?
-        .into_iter()
-        .map(|q| (q.location, q.reason))
-        .collect();
-    q.sort();
+    let q = quarantined(&db).await?;
     assert_eq!(
         q,
         [
