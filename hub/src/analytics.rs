@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use welfare_queries::{Policy, QueryError, RiskThresholds, SandboxLimits, Snapshot, SnapshotCell};
 
+use crate::answers::{Admission, AnswerCache};
 use crate::ingest::ChangeSignal;
 use crate::store::{Store, StoreError};
 
@@ -143,7 +144,18 @@ pub struct Analytics {
     built_generation: AtomicU64,
     changed: Arc<ChangeSignal>,
     rebuilding: Mutex<()>,
+    /// Answers of the analytics tables (`/indicators`, `/matching`, `/timeseries`, `/funds`) by
+    /// normalised request, for the current snapshot.
+    pub answers: AnswerCache<String>,
 }
+
+/// Bytes of table answers kept (a country-wide fund list is a few MB; most answers are KB).
+const ANSWER_BYTES: usize = 128 * 1024 * 1024;
+/// Table answers computed at once (each a DataFusion plan over the snapshot); more wait briefly,
+/// then 503 with `Retry-After`.
+const COMPUTING: usize = 2;
+const COMPUTE_QUEUE: usize = 32;
+const COMPUTE_WAIT: Duration = Duration::from_secs(2);
 
 impl Analytics {
     /// Builds the first snapshot from the store. `changed` is signalled by the ingestor after every
@@ -166,6 +178,10 @@ impl Analytics {
             built_generation: AtomicU64::new(generation),
             changed,
             rebuilding: Mutex::new(()),
+            answers: AnswerCache::new(
+                ANSWER_BYTES,
+                Admission::new(COMPUTING, COMPUTE_QUEUE, COMPUTE_WAIT),
+            ),
         }))
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use datafusion_arrow::{RecordBatch, SchemaRef};
@@ -20,6 +20,7 @@ use welfare_queries::output::{to_arrow_ipc, to_csv};
 use welfare_queries::{AnswerFormat, IndicatorQuery, Output, QueryError, Range, Rollup, Snapshot};
 
 use crate::analytics::Analytics;
+use crate::answers::{self, Encoded};
 use crate::api::{ApiError, AppState, parse_query};
 
 mod datafusion_arrow {
@@ -92,70 +93,89 @@ pub(crate) fn analytics(state: &AppState) -> Result<&Arc<Analytics>, ApiError> {
     })
 }
 
-/// Writes a table in the asked format; `meta` becomes the JSON envelope around `rows`.
-fn table_response(
+/// Encodes a table in the asked format; `meta` becomes the JSON envelope around `rows`.
+fn table_answer(
     format: Format,
-    snapshot: &Snapshot,
+    version: u64,
     name: &str,
     schema: SchemaRef,
     batches: &[RecordBatch],
     json_rows: impl FnOnce() -> Result<Vec<serde_json::Value>, QueryError>,
     mut meta: serde_json::Map<String, serde_json::Value>,
-) -> Result<Response, ApiError> {
-    let mut response = match format {
+) -> Result<Encoded, ApiError> {
+    Ok(match format {
         Format::Json => {
             let rows = json_rows()?;
-            meta.insert("snapshot".into(), snapshot.version.into());
+            meta.insert("snapshot".into(), version.into());
             meta.insert("count".into(), rows.len().into());
             meta.insert("rows".into(), serde_json::Value::Array(rows));
-            Json(serde_json::Value::Object(meta)).into_response()
+            Encoded::json(json_bytes(&serde_json::Value::Object(meta))?)
         }
-        Format::Csv => {
-            let body = to_csv(&schema, batches)?;
-            let mut r = body.into_response();
-            let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}.csv\"")) {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
-            r
-        }
-        Format::Arrow => {
-            let body = to_arrow_ipc(&schema, batches)?;
-            let mut r = body.into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/vnd.apache.arrow.stream"),
-            );
-            r
-        }
-    };
-    if let Ok(v) = HeaderValue::from_str(&snapshot.version.to_string()) {
-        response.headers_mut().insert("x-snapshot-version", v);
-    }
-    Ok(response)
+        Format::Csv => Encoded::new(to_csv(&schema, batches)?, "text/csv; charset=utf-8")
+            .with_disposition(format!("attachment; filename=\"{name}.csv\"")),
+        Format::Arrow => Encoded::new(
+            to_arrow_ipc(&schema, batches)?,
+            "application/vnd.apache.arrow.stream",
+        ),
+    })
 }
 
-fn output_response(
+fn json_bytes(value: &serde_json::Value) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| {
+        tracing::error!(error = %e, "an answer could not be written as JSON");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the hub's log has the details",
+        )
+    })
+}
+
+/// Encodes an indicator table, off the async threads (a country-wide table is MBs of JSON).
+async fn output_answer(
     format: Format,
-    snapshot: &Snapshot,
-    name: &str,
-    output: &Output,
+    version: u64,
+    name: String,
+    output: Output,
     meta: serde_json::Map<String, serde_json::Value>,
-) -> Result<Response, ApiError> {
-    let batch = output.to_batch()?;
-    table_response(
-        format,
-        snapshot,
-        name,
-        batch.schema(),
-        std::slice::from_ref(&batch),
-        || Ok(output.to_json_rows()),
-        meta,
-    )
+) -> Result<Encoded, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let batch = output.to_batch()?;
+        table_answer(
+            format,
+            version,
+            &name,
+            batch.schema(),
+            std::slice::from_ref(&batch),
+            || Ok(output.to_json_rows()),
+            meta,
+        )
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "encoding an answer failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the hub's log has the details",
+        )
+    })?
+}
+
+/// The answer to `key` from the snapshot the request resolved against: a 304 when the client holds
+/// it, the cached answer, or `compute`'s (admitted a few at a time; see [`crate::answers`]).
+async fn cached<F, Fut>(
+    analytics: &Analytics,
+    headers: &HeaderMap,
+    snapshot: &Snapshot,
+    key: String,
+    compute: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Encoded, ApiError>>,
+{
+    answers::respond(&analytics.answers, headers, snapshot.version, &key, compute).await
 }
 
 fn parse_period(name: &str, text: &str) -> Result<Period, ApiError> {
@@ -332,6 +352,14 @@ impl AreaRequest {
         })
     }
 
+    /// Everything that decides the answer's bytes besides the snapshot: the cache key.
+    fn key(&self, endpoint: &str) -> String {
+        format!(
+            "{endpoint} {:?} level={} {:?} {:?} {:?} {:?}",
+            self.format, self.level, self.rollup, self.within, self.range, self.policies
+        )
+    }
+
     fn query(&self, policy: &str) -> IndicatorQuery {
         IndicatorQuery {
             rollup: self.rollup,
@@ -355,6 +383,7 @@ impl AreaRequest {
 /// `GET /api/v1/indicators?level=&within=&period=&from=&to=&policy=&format=`
 async fn indicators(
     State(state): State<AppState>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let analytics = analytics(&state)?;
@@ -365,24 +394,49 @@ async fn indicators(
             "indicators take one policy; /api/v1/matching compares several",
         ));
     };
-    let rows =
-        indicators::area_indicators(&r.snapshot, &r.query(policy), &analytics.config.risk).await?;
-    let population_year = r.snapshot.population_year(r.range.to);
-    let output = indicators::indicators_output(&rows, population_year);
-    let mut meta = r.envelope();
-    meta.insert("population_year".into(), population_year.into());
-    meta.insert("policy".into(), policy.clone().into());
-    output_response(r.format, &r.snapshot, "indicators", &output, meta)
+    cached(
+        analytics,
+        &headers,
+        &r.snapshot,
+        r.key("indicators"),
+        || async {
+            let rows =
+                indicators::area_indicators(&r.snapshot, &r.query(policy), &analytics.config.risk)
+                    .await?;
+            let population_year = r.snapshot.population_year(r.range.to);
+            let output = indicators::indicators_output(&rows, population_year);
+            let mut meta = r.envelope();
+            meta.insert("population_year".into(), population_year.into());
+            meta.insert("policy".into(), policy.clone().into());
+            output_answer(
+                r.format,
+                r.snapshot.version,
+                "indicators".into(),
+                output,
+                meta,
+            )
+            .await
+        },
+    )
+    .await
 }
 
 /// `GET /api/v1/matching?policy=a,b&level=&within=&period=&from=&to=&format=`: the policies side by
 /// side.
 async fn matching(
     State(state): State<AppState>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let analytics = analytics(&state)?;
     let r = AreaRequest::resolve(analytics, raw)?;
+    cached(analytics, &headers, &r.snapshot, r.key("matching"), || {
+        matching_answer(&r)
+    })
+    .await
+}
+
+async fn matching_answer(r: &AreaRequest) -> Result<Encoded, ApiError> {
     let mut per_policy = Vec::new();
     for p in &r.policies {
         // Risk flags do not depend on the policy and the matching table does not show them.
@@ -401,7 +455,14 @@ async fn matching(
         "policies".into(),
         serde_json::to_value(rules).unwrap_or_default(),
     );
-    output_response(r.format, &r.snapshot, "matching", &output, meta)
+    output_answer(
+        r.format,
+        r.snapshot.version,
+        "matching".into(),
+        output,
+        meta,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -418,6 +479,7 @@ struct TimeseriesParams {
 /// due month, every indicator).
 async fn timeseries(
     State(state): State<AppState>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q: TimeseriesParams = parse_query(raw)?;
@@ -449,18 +511,17 @@ async fn timeseries(
                 .collect()
         })
         .unwrap_or_default();
-    let output = indicators::timeseries(&snapshot, &area, range, &chosen).await?;
-    output_response(
-        format,
-        &snapshot,
-        "timeseries",
-        &output,
-        envelope(&[
+    let key = format!("timeseries {format:?} {area:?} {range:?} {chosen:?}");
+    cached(analytics, &headers, &snapshot, key, || async {
+        let output = indicators::timeseries(&snapshot, &area, range, &chosen).await?;
+        let meta = envelope(&[
             ("area", area.to_string().into()),
             ("from", range.from.to_string().into()),
             ("to", range.to.to_string().into()),
-        ]),
-    )
+        ]);
+        output_answer(format, snapshot.version, "timeseries".into(), output, meta).await
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -475,6 +536,7 @@ struct FundsParams {
 /// `GET /api/v1/funds?within=&risk=low|watch|high&period=&format=`
 async fn funds(
     State(state): State<AppState>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q: FundsParams = parse_query(raw)?;
@@ -494,24 +556,26 @@ async fn funds(
         })
         .transpose()
         .map_err(|e| ApiError::invalid("risk", e.to_string().trim_start_matches("risk: ")))?;
-    let mut rows =
-        indicators::fund_risks(&snapshot, within.as_ref(), range.to, &analytics.config.risk)
-            .await?;
-    if let Some(flags) = &risk {
-        rows.retain(|f| flags.contains(&f.flag));
-    }
-    let output = indicators::funds_output(&rows);
-    output_response(
-        format,
-        &snapshot,
-        "funds",
-        &output,
-        envelope(&[
-            ("within", within.map(|w| w.to_string()).into()),
+    let key = format!(
+        "funds {format:?} {within:?} {range:?} {risk:?} {:?}",
+        q.risk
+    );
+    cached(analytics, &headers, &snapshot, key, || async {
+        let mut rows =
+            indicators::fund_risks(&snapshot, within.as_ref(), range.to, &analytics.config.risk)
+                .await?;
+        if let Some(flags) = &risk {
+            rows.retain(|f| flags.contains(&f.flag));
+        }
+        let output = indicators::funds_output(&rows);
+        let meta = envelope(&[
+            ("within", within.as_ref().map(|w| w.to_string()).into()),
             ("period", range.to.to_string().into()),
             ("risk", q.risk.clone().into()),
-        ]),
-    )
+        ]);
+        output_answer(format, snapshot.version, "funds".into(), output, meta).await
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -526,6 +590,7 @@ struct FundParams {
 async fn fund(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q: FundParams = parse_query(raw)?;
@@ -533,30 +598,44 @@ async fn fund(
     let analytics = analytics(&state)?;
     let snapshot = analytics.current();
     let range = resolve_range(analytics, q.period.as_deref(), None, None)?;
-    let Some(risk) =
-        indicators::fund_risk(&snapshot, &id, range.to, &analytics.config.risk).await?
+    let key = format!("fund {id:?} {format:?} {range:?}");
+    cached(analytics, &headers, &snapshot, key, || {
+        fund_answer(analytics, &snapshot, &id, range, format)
+    })
+    .await
+}
+
+async fn fund_answer(
+    analytics: &Analytics,
+    snapshot: &Arc<Snapshot>,
+    id: &str,
+    range: Range,
+    format: Format,
+) -> Result<Encoded, ApiError> {
+    let Some(risk) = indicators::fund_risk(snapshot, id, range.to, &analytics.config.risk).await?
     else {
         return Err(ApiError::not_found(format!(
             "no fund {id} registered by {}",
             range.to
         )));
     };
-    let history = indicators::fund_history(&snapshot, &id).await?;
+    let history = indicators::fund_history(snapshot, id).await?;
     if format != Format::Json {
-        return output_response(
+        return output_answer(
             format,
-            &snapshot,
-            &format!("fund-{id}"),
-            &history,
+            snapshot.version,
+            format!("fund-{id}"),
+            history,
             Default::default(),
-        );
+        )
+        .await;
     }
     let fund = indicators::funds_output(std::slice::from_ref(&risk))
         .to_json_rows()
         .pop()
         .unwrap_or_default();
     let rows = history.to_json_rows();
-    let mut response = Json(serde_json::json!({
+    Ok(Encoded::json(json_bytes(&serde_json::json!({
         "snapshot": snapshot.version,
         "period": range.to.to_string(),
         "fund": fund,
@@ -564,12 +643,7 @@ async fn fund(
         "reasons": risk.reasons,
         "latest": rows.last(),
         "history": rows,
-    }))
-    .into_response();
-    if let Ok(v) = HeaderValue::from_str(&snapshot.version.to_string()) {
-        response.headers_mut().insert("x-snapshot-version", v);
-    }
-    Ok(response)
+    }))?))
 }
 
 /// `GET /api/v1/policies`: the named matching rules, each resolved to baht per member per year.
@@ -696,15 +770,7 @@ fn query_error(e: QueryError) -> Response {
     match &e {
         QueryError::Busy {
             retry_after_secs, ..
-        } => {
-            let retry = retry_after_secs.to_string();
-            let mut r = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
-                .into_response();
-            if let Ok(v) = HeaderValue::from_str(&retry) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            r
-        }
+        } => ApiError::busy(*retry_after_secs, e.to_string()).into_response(),
         QueryError::AnswerTooLarge { .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "answer_too_large",

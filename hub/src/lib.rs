@@ -2,6 +2,7 @@
 //! the geometry together and is the only crate that decides I/O policy.
 
 pub mod analytics;
+pub mod answers;
 pub mod api;
 pub mod app;
 pub mod config;

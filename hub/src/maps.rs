@@ -6,14 +6,11 @@
 //! are drawn with their bundle polygon (`geom_code`): the few tambons that share a polygon are
 //! summed onto it before the value is worked out.
 //!
-//! Rendered bodies are cached per snapshot version and request, with their gzip and brotli forms
-//! made on first demand: a map asked again costs a hash lookup.
+//! Rendered bodies are cached per snapshot version and request ([`crate::answers`]), with their gzip
+//! and brotli forms made on first demand: a map asked again costs a hash lookup.
 
 use std::collections::HashMap;
-use std::io::Write as _;
-use std::sync::{Arc, Mutex, OnceLock};
-
-use axum::body::Bytes;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -25,6 +22,7 @@ use welfare_model::{AreaCode, Level, Money};
 use welfare_queries::indicators::{self, percent, ratio};
 use welfare_queries::{AreaIndicators, AreaState, IndicatorQuery, RiskThresholds, Snapshot};
 
+use crate::answers::{Admission, AnswerCache, Encoded, Overloaded};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +33,8 @@ pub enum MapsError {
     Geometry(String),
     #[error(transparent)]
     Query(#[from] welfare_queries::QueryError),
+    #[error(transparent)]
+    Busy(#[from] Overloaded),
 }
 
 /// An indicator that can colour a map.
@@ -303,126 +303,21 @@ impl MapRequest {
     }
 }
 
-/// A rendered map with its compressed forms, made when first asked.
-#[derive(Debug)]
-pub struct RenderedMap {
-    pub json: Bytes,
-    gzip: OnceLock<Bytes>,
-    brotli: OnceLock<Bytes>,
-}
+/// How many bytes of rendered maps are kept (a whole-country tambon map is a few MB; its
+/// compressed forms a fifth of that).
+const CACHE_BYTES: usize = 256 * 1024 * 1024;
 
-/// A content coding the maps answer with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Coding {
-    Identity,
-    Gzip,
-    Brotli,
-}
-
-impl Coding {
-    /// The best coding an `Accept-Encoding` header allows: brotli, then gzip (q=0 refuses).
-    pub fn negotiate(accept: Option<&str>) -> Coding {
-        let Some(accept) = accept else {
-            return Coding::Identity;
-        };
-        let allows = |name: &str| {
-            accept.split(',').any(|part| {
-                let mut it = part.split(';');
-                let coding = it.next().unwrap_or("").trim();
-                let refused = it.any(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.trim().parse::<f32>().ok())
-                        .is_some_and(|q| q <= 0.0)
-                });
-                coding.eq_ignore_ascii_case(name) && !refused
-            })
-        };
-        if allows("br") {
-            Coding::Brotli
-        } else if allows("gzip") {
-            Coding::Gzip
-        } else {
-            Coding::Identity
-        }
-    }
-
-    pub fn header(self) -> Option<&'static str> {
-        match self {
-            Coding::Identity => None,
-            Coding::Gzip => Some("gzip"),
-            Coding::Brotli => Some("br"),
-        }
-    }
-}
-
-impl RenderedMap {
-    fn new(json: Vec<u8>) -> Self {
-        RenderedMap {
-            json: json.into(),
-            gzip: OnceLock::new(),
-            brotli: OnceLock::new(),
-        }
-    }
-
-    /// The body in `coding`; compressing is CPU work, so call it off the async threads.
-    pub fn body(&self, coding: Coding) -> Bytes {
-        match coding {
-            Coding::Identity => self.json.clone(),
-            Coding::Gzip => self
-                .gzip
-                .get_or_init(|| {
-                    let mut e = flate2::write::GzEncoder::new(
-                        Vec::with_capacity(self.json.len() / 4),
-                        flate2::Compression::new(6),
-                    );
-                    e.write_all(&self.json).expect("writing to memory");
-                    e.finish().expect("writing to memory").into()
-                })
-                .clone(),
-            Coding::Brotli => self
-                .brotli
-                .get_or_init(|| {
-                    let mut out = Vec::with_capacity(self.json.len() / 5);
-                    {
-                        // Quality 5: close to gzip's speed, clearly smaller.
-                        let mut w = brotli::CompressorWriter::new(&mut out, 64 * 1024, 5, 22);
-                        w.write_all(&self.json).expect("writing to memory");
-                    }
-                    out.into()
-                })
-                .clone(),
-        }
-    }
-
-    pub fn is_compressed(&self, coding: Coding) -> bool {
-        match coding {
-            Coding::Identity => true,
-            Coding::Gzip => self.gzip.get().is_some(),
-            Coding::Brotli => self.brotli.get().is_some(),
-        }
-    }
-}
-
-/// Rendered maps of the current snapshot; emptied when a newer snapshot is asked for.
-#[derive(Debug, Default)]
-struct Cache {
-    version: u64,
-    maps: HashMap<MapRequest, Arc<Slot>>,
-}
-
-/// A rendered map, or the rendering in progress.
-type Slot = OnceCell<Arc<RenderedMap>>;
-
-/// How many rendered maps are kept (a whole-country tambon map is a few MB).
-const CACHE_ENTRIES: usize = 256;
+/// Maps rendered at once; more wait briefly (see [`crate::answers::Admission`]), then 503.
+const RENDERING: usize = 2;
+const RENDER_QUEUE: usize = 16;
+const RENDER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The maps service: geometry built once, rendered maps cached per snapshot.
 #[derive(Debug)]
 pub struct Maps {
     store: Store,
     geometry: OnceCell<Arc<Geometry>>,
-    cache: Mutex<Cache>,
+    cache: AnswerCache<MapRequest>,
     thresholds: RiskThresholds,
 }
 
@@ -438,7 +333,10 @@ impl Maps {
         Maps {
             store,
             geometry: OnceCell::new(),
-            cache: Mutex::new(Cache::default()),
+            cache: AnswerCache::new(
+                CACHE_BYTES,
+                Admission::new(RENDERING, RENDER_QUEUE, RENDER_WAIT),
+            ),
             thresholds,
         }
     }
@@ -471,24 +369,26 @@ impl Maps {
             .cloned()
     }
 
-    /// The map for `request` from `snapshot`: cached, or rendered now.
+    /// The map for `request` from `snapshot`: cached, or rendered now. Concurrent misses for one
+    /// map (after a snapshot swap, say) wait for a single rendering; renderings of different maps
+    /// are admitted a few at a time.
     pub async fn render(
         &self,
         snapshot: &Arc<Snapshot>,
         request: &MapRequest,
-    ) -> Result<Arc<RenderedMap>, MapsError> {
-        // Concurrent misses for one map (after a snapshot swap, say) wait for a single rendering.
-        let slot = self.slot(snapshot.version, request);
-        slot.get_or_try_init(|| self.render_now(snapshot, request))
+    ) -> Result<Arc<Encoded>, MapsError> {
+        self.cache
+            .get_or_compute(snapshot.version, request, || {
+                self.render_now(snapshot, request)
+            })
             .await
-            .cloned()
     }
 
     async fn render_now(
         &self,
         snapshot: &Arc<Snapshot>,
         request: &MapRequest,
-    ) -> Result<Arc<RenderedMap>, MapsError> {
+    ) -> Result<Encoded, MapsError> {
         let geometry = self.geometry().await?;
         let query = IndicatorQuery {
             rollup: welfare_queries::Rollup::Level(request.level),
@@ -499,27 +399,9 @@ impl Maps {
         let rows = indicators::area_indicators(snapshot, &query, &self.thresholds).await?;
         let request = request.clone();
         let snapshot = snapshot.clone();
-        let rendered =
-            tokio::task::spawn_blocking(move || render_map(&geometry, &snapshot, &request, &rows))
-                .await
-                .map_err(|e| MapsError::Geometry(e.to_string()))?;
-        Ok(Arc::new(rendered))
-    }
-
-    /// The cache slot of a map of `version`. A newer snapshot empties the cache; a request still
-    /// holding an older snapshot gets a slot of its own that is not kept.
-    fn slot(&self, version: u64, request: &MapRequest) -> Arc<Slot> {
-        let mut cache = self.cache.lock().expect("map cache lock");
-        if version > cache.version {
-            cache.maps.clear();
-            cache.version = version;
-        } else if version < cache.version {
-            return Arc::default();
-        }
-        if cache.maps.len() >= CACHE_ENTRIES && !cache.maps.contains_key(request) {
-            cache.maps.clear();
-        }
-        cache.maps.entry(request.clone()).or_default().clone()
+        tokio::task::spawn_blocking(move || render_map(&geometry, &snapshot, &request, &rows))
+            .await
+            .map_err(|e| MapsError::Geometry(e.to_string()))
     }
 }
 
@@ -540,7 +422,7 @@ pub fn render_map(
     snapshot: &Snapshot,
     request: &MapRequest,
     rows: &[AreaIndicators],
-) -> RenderedMap {
+) -> Encoded {
     // Group the rows by the polygon each is drawn with, in polygon-code order.
     let mut polygons: Vec<Polygon> = Vec::with_capacity(rows.len());
     let mut index: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
@@ -601,7 +483,7 @@ pub fn render_map(
 
     let mut out = Vec::with_capacity(layer.features.len() * 1024);
     write_feature_collection(&mut out, properties.iter().map(|(f, p)| (*f, p)), &meta);
-    RenderedMap::new(out)
+    Encoded::new(out, "application/geo+json")
 }
 
 fn feature_properties(request: &MapRequest, p: &Polygon) -> Map<String, Json> {
@@ -772,14 +654,5 @@ mod tests {
             a.value(MapIndicator::ReportingRate),
             (AreaState::Value, Some(Decimal::from(50)))
         );
-    }
-
-    #[test]
-    fn accept_encoding_prefers_brotli_and_honours_refusals() {
-        assert_eq!(Coding::negotiate(None), Coding::Identity);
-        assert_eq!(Coding::negotiate(Some("gzip, deflate, br")), Coding::Brotli);
-        assert_eq!(Coding::negotiate(Some("gzip")), Coding::Gzip);
-        assert_eq!(Coding::negotiate(Some("br;q=0, gzip;q=0.5")), Coding::Gzip);
-        assert_eq!(Coding::negotiate(Some("identity")), Coding::Identity);
     }
 }

@@ -14,9 +14,10 @@ use axum::routing::get;
 use serde::Deserialize;
 use welfare_model::{AreaRef, Level};
 
+use crate::answers::{answer_response, etag_of, not_modified, not_modified_response};
 use crate::api::{ApiError, AppState, parse_query};
 use crate::indicators_api::{analytics, policy_name, resolve_range, resolve_within};
-use crate::maps::{Coding, MapIndicator, MapRequest, Maps, MapsError};
+use crate::maps::{MapIndicator, MapRequest, Maps, MapsError};
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -28,6 +29,7 @@ impl From<MapsError> for ApiError {
     fn from(e: MapsError) -> Self {
         match e {
             MapsError::Query(q) => q.into(),
+            MapsError::Busy(busy) => busy.into(),
             other => {
                 tracing::error!(error = %other, "map failed");
                 ApiError::new(
@@ -132,79 +134,11 @@ async fn map(
     };
 
     let etag = etag_of(snapshot.version, &request);
-    let mut response = if not_modified(&headers, &etag) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let rendered = maps.render(&snapshot, &request).await?;
-        let coding = Coding::negotiate(
-            headers
-                .get(header::ACCEPT_ENCODING)
-                .and_then(|v| v.to_str().ok()),
-        );
-        let body = if rendered.is_compressed(coding) {
-            rendered.body(coding)
-        } else {
-            let r = rendered.clone();
-            tokio::task::spawn_blocking(move || r.body(coding))
-                .await
-                .map_err(|e| MapsError::Geometry(e.to_string()))?
-        };
-        let mut r = body.into_response();
-        let h = r.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/geo+json"),
-        );
-        if let Some(c) = coding.header() {
-            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(c));
-        }
-        r
-    };
-    let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
+    if not_modified(&headers, &etag) {
+        return Ok(not_modified_response(&etag, snapshot.version));
     }
-    // Figures change after a nightly pull: a short freshness, then revalidation by ETag.
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300, must-revalidate"),
-    );
-    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if let Ok(v) = HeaderValue::from_str(&snapshot.version.to_string()) {
-        h.insert("x-snapshot-version", v);
-    }
-    Ok(response)
-}
-
-/// A weak validator: the same for every content coding of one answer.
-fn etag_of(version: u64, request: &MapRequest) -> String {
-    use std::hash::{Hash, Hasher};
-    // FNV-1a: stable across processes (unlike the std hasher's random keys), so an ETag survives a
-    // restart with the same snapshot version.
-    struct Fnv(u64);
-    impl Hasher for Fnv {
-        fn finish(&self) -> u64 {
-            self.0
-        }
-        fn write(&mut self, bytes: &[u8]) {
-            for b in bytes {
-                self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    request.hash(&mut h);
-    format!("W/\"{version}-{:016x}\"", h.finish())
-}
-
-fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
-    let weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim() == "*" || weak(t) == weak(etag))
+    let rendered = maps.render(&snapshot, &request).await?;
+    Ok(answer_response(&rendered, &headers, &etag, snapshot.version).await)
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,32 +156,4 @@ async fn legend(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
         HeaderValue::from_static("public, max-age=3600"),
     );
     Ok(r)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn etags_differ_by_request_and_version_and_match_weakly() {
-        let request = |zoom| MapRequest {
-            level: Level::Province,
-            indicator: MapIndicator::Coverage,
-            within: None,
-            period: welfare_model::Period::new(2026, 10).unwrap(),
-            policy: "codi-1-1".into(),
-            zoom,
-        };
-        let a = etag_of(1, &request(5));
-        assert_eq!(a, etag_of(1, &request(5)));
-        assert_ne!(a, etag_of(2, &request(5)));
-        assert_ne!(a, etag_of(1, &request(6)));
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::IF_NONE_MATCH,
-            HeaderValue::from_str(&format!("\"x\", {}", a.trim_start_matches("W/"))).unwrap(),
-        );
-        assert!(not_modified(&headers, &a));
-        assert!(!not_modified(&headers, &etag_of(2, &request(5))));
-    }
 }

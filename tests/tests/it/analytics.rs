@@ -487,3 +487,115 @@ async fn snapshot_swaps_whole_after_ingestion() -> anyhow::Result<()> {
     );
     db.cleanup().await
 }
+
+#[tokio::test]
+async fn table_answers_are_cached_per_snapshot_revalidated_and_compressed() -> anyhow::Result<()> {
+    use std::io::Read as _;
+    let (db, analytics, state) = hub().await?;
+    let version = analytics.current().version;
+    let uri = "/api/v1/indicators?level=district&within=50&period=2025-03";
+    let first = send(&state, "GET", uri, None).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let etag = first.headers["etag"].to_str()?.to_string();
+    assert!(etag.starts_with(&format!("W/\"{version}-")), "{etag}");
+    assert!(first.headers["cache-control"].to_str()?.contains("max-age"));
+    assert_eq!(first.headers["vary"], "accept-encoding");
+    assert_eq!(first.headers["x-snapshot-version"], version.to_string());
+    assert_eq!(first.json()["count"], 25, "Chiang Mai's districts");
+    assert_eq!(analytics.answers.len(), 1);
+
+    // Asked again: the same bytes from the cache; with the validator: 304 and no body.
+    let again = send(&state, "GET", uri, None).await;
+    assert_eq!(again.body, first.body);
+    assert_eq!(analytics.answers.len(), 1);
+    let held = send_with(&state, "GET", uri, &[("if-none-match", &etag)], None).await;
+    assert_eq!(held.status, StatusCode::NOT_MODIFIED);
+    assert!(held.body.is_empty());
+    assert_eq!(held.headers["etag"].to_str()?, etag);
+
+    // Compressed forms decode to the same bytes.
+    let gz = send_with(&state, "GET", uri, &[("accept-encoding", "gzip")], None).await;
+    assert_eq!(gz.headers["content-encoding"], "gzip");
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&gz.body[..]).read_to_end(&mut unzipped)?;
+    assert_eq!(unzipped, first.body);
+    let br = send_with(&state, "GET", uri, &[("accept-encoding", "br, gzip")], None).await;
+    assert_eq!(br.headers["content-encoding"], "br");
+    let mut unbrotli = Vec::new();
+    brotli::Decompressor::new(&br.body[..], 4096).read_to_end(&mut unbrotli)?;
+    assert_eq!(unbrotli, first.body);
+    assert_eq!(
+        br.headers["etag"].to_str()?,
+        etag,
+        "one validator for every coding"
+    );
+
+    // The key is the normalised request: parameter order and the default level do not matter;
+    // another format or area does.
+    let etag_of = |r: &Reply| r.headers["etag"].to_str().unwrap().to_string();
+    let a = send(&state, "GET", "/api/v1/indicators?period=2025-03", None).await;
+    let b = send(
+        &state,
+        "GET",
+        "/api/v1/indicators?period=2025-03&level=province",
+        None,
+    )
+    .await;
+    let c = send(
+        &state,
+        "GET",
+        "/api/v1/indicators?level=province&period=2025-03",
+        None,
+    )
+    .await;
+    assert_eq!(etag_of(&b), etag_of(&c));
+    assert_eq!(b.body, c.body);
+    assert_ne!(etag_of(&a), etag, "another area");
+    let csv = send(&state, "GET", &format!("{uri}&format=csv"), None).await;
+    assert_eq!(csv.content_type, "text/csv; charset=utf-8");
+    assert!(
+        csv.headers["content-disposition"]
+            .to_str()?
+            .contains("indicators.csv")
+    );
+    assert_ne!(etag_of(&csv), etag);
+
+    // Every analytics table is cached and revalidates.
+    for uri in [
+        "/api/v1/matching?policy=codi-1-1,act-1-1-1&level=province&period=2025-03",
+        "/api/v1/timeseries?area=50&from=2025-01&to=2025-03",
+        "/api/v1/funds?within=50&period=2025-03",
+        "/api/v1/funds/F500101?period=2025-03",
+    ] {
+        let r = send(&state, "GET", uri, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        let tag = etag_of(&r);
+        let held = send_with(&state, "GET", uri, &[("if-none-match", &tag)], None).await;
+        assert_eq!(held.status, StatusCode::NOT_MODIFIED, "{uri}");
+    }
+    // A refusal is not cached as an answer.
+    let missing = send(&state, "GET", "/api/v1/funds/F999999?period=2025-03", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.headers.get("etag").is_none());
+
+    // A new snapshot: the old validator no longer holds and the answer has the new figures.
+    store_summaries(&db, &[summary("F500101M", "2025-02", 20, "600", None)]).await?;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let task = analytics.spawn_refresher(shutdown);
+    analytics.mark_changed();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while analytics.current().version == version {
+        assert!(tokio::time::Instant::now() < deadline, "no rebuild");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(true);
+    task.await?;
+    let fresh = send_with(&state, "GET", uri, &[("if-none-match", &etag)], None).await;
+    assert_eq!(fresh.status, StatusCode::OK);
+    assert_ne!(etag_of(&fresh), etag);
+    assert_eq!(
+        fresh.json()["snapshot"].as_u64(),
+        Some(analytics.current().version)
+    );
+    db.cleanup().await
+}
