@@ -5,6 +5,7 @@
 //!   digits, Buddhist-era dates, baht amounts).
 //! - [`batch`]: canonical summaries as Arrow batches.
 //! - [`pipeline`]: the pull pipeline every kind shares (mapping, batching, the content digest).
+//! - [`redact`]: credentials masked in any text the hub shows or keeps.
 //! - [`config`]: the configuration of a source, tagged by kind, which builds its connector.
 //! - one module per kind: [`file`], [`http_json`], [`sql`].
 //! - [`simulator`]: stand-ins for the fund systems (demo data, report files, APIs, a bookkeeping
@@ -18,6 +19,7 @@ pub mod file;
 pub mod http_json;
 pub mod mapping;
 pub mod pipeline;
+pub mod redact;
 pub mod simulator;
 pub mod source;
 pub mod sql;

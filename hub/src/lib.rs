@@ -11,6 +11,7 @@ pub mod geography;
 pub mod hygiene;
 pub mod indicators_api;
 pub mod ingest;
+pub mod logging;
 pub mod maps;
 pub mod maps_api;
 pub mod page;

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 use welfare_connectors::simulator::DemoConfig;
 use welfare_hub::app::Hub;
-use welfare_hub::config::{Config, LogFormat};
+use welfare_hub::config::Config;
 use welfare_hub::store::{Backend, Store, redact_url};
 use welfare_hub::{demo, geography, pull, server};
 use welfare_model::Period;
@@ -118,16 +117,7 @@ enum GeographyCommand {
 }
 
 fn init_logging(config: &Config) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.log.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    welfare_hub::logging::init(config);
 }
 
 async fn open_store(url: &str) -> anyhow::Result<Store> {

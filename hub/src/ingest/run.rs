@@ -220,7 +220,8 @@ impl Ingestor {
                     counts: RunCounts::default(),
                     unrecognised: Vec::new(),
                 },
-                Some(e.to_string()),
+                // A source's error may quote its URL: never with its credentials.
+                Some(welfare_connectors::redact::redact(&e.to_string()).into_owned()),
                 e.is_transient(),
                 e.is_refusal(),
             ),

@@ -2,6 +2,7 @@
 //! reference data ingestion validates against.
 
 use std::collections::HashSet;
+use welfare_connectors::redact::redact;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -319,9 +320,12 @@ impl StoreTx {
         let mut seen = HashSet::new();
         let mut values: Vec<Vec<SqlValue>> = Vec::with_capacity(rows.len());
         for q in rows {
-            let reason = bounded(&q.reason, REASON_LIMIT);
+            // Reasons and locations may quote a source's URL: never with its credentials.
+            let reason = redact(&q.reason);
+            let reason = bounded(&reason, REASON_LIMIT);
+            let location = redact(&q.location);
             let raw = q.raw.as_ref().map(raw_text);
-            let digest = digest(connector_id, &q.location, &reason, raw.as_deref());
+            let digest = digest(connector_id, &location, &reason, raw.as_deref());
             // One statement may not touch the same conflicting row twice (PostgreSQL refuses it).
             if !seen.insert(digest.clone()) {
                 continue;
@@ -329,7 +333,7 @@ impl StoreTx {
             values.push(vec![
                 SqlValue::Int(run_id),
                 SqlValue::opt_text(connector_id),
-                SqlValue::text(&q.location),
+                SqlValue::text(location.as_ref()),
                 SqlValue::text(reason),
                 SqlValue::opt_text(raw),
                 SqlValue::text(&now),

@@ -112,15 +112,9 @@ fn is_busy(db: &dyn sqlx::error::DatabaseError) -> bool {
     code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
-/// A URL with any password replaced, safe to log and show.
+/// A URL with any password or query credential replaced, safe to log and show.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
+    welfare_connectors::redact::redact(url).into_owned()
 }
 
 /// The store: a connection pool and the back end it talks to.

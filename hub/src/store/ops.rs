@@ -226,7 +226,8 @@ impl Store {
         .bind(n(end.counts.rejected))
         .bind(n(end.counts.unchanged))
         .bind(n(end.counts.revised))
-        .bind(end.error)
+        // A source's error may quote its URL: credentials never reach the run history.
+        .bind(end.error.map(|e| welfare_connectors::redact::redact(e).into_owned()))
         .bind(i64::from(end.refused))
         .bind(unrecognised)
         .bind(run_id)
