@@ -37,6 +37,23 @@ pub fn postgres_required() -> bool {
     std::env::var("WELFARE_TEST_POSTGRES").is_ok_and(|v| v == "1")
 }
 
+/// Says, where the person running the tests sees it, that `test` did not run and why. The test
+/// harness captures `println!`/`eprintln!` of passing tests; a direct write to stderr is not captured.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+/// Whether a PostgreSQL half should run: yes under `WELFARE_TEST_POSTGRES=1` (an unreachable server
+/// then fails it); otherwise it is reported as skipped.
+pub fn run_postgres_half(test: &str) -> bool {
+    if postgres_required() {
+        return true;
+    }
+    skipped(test, "set WELFARE_TEST_POSTGRES=1 to run it on PostgreSQL");
+    false
+}
+
 /// The PostgreSQL server the tests use; `WELFARE_TEST_POSTGRES_URL` overrides it.
 fn postgres_admin_url() -> String {
     std::env::var("WELFARE_TEST_POSTGRES_URL")
@@ -205,6 +222,18 @@ fn geography_template() -> &'static Path {
 }
 
 impl TestDb {
+    /// A fresh store on `backend` that holds the Thailand geography.
+    pub async fn with_geography(backend: TestBackend) -> anyhow::Result<TestDb> {
+        match backend {
+            TestBackend::Sqlite => TestDb::sqlite_with_geography().await,
+            TestBackend::Postgres => {
+                let db = TestDb::new(backend).await?;
+                db.store.import_geography(bundle(), "test").await?;
+                Ok(db)
+            }
+        }
+    }
+
     /// A fresh SQLite store that already holds the Thailand geography (copied from a template).
     pub async fn sqlite_with_geography() -> anyhow::Result<TestDb> {
         let template = tokio::task::spawn_blocking(geography_template).await?;

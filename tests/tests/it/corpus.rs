@@ -11,8 +11,8 @@ use welfare_hub::store::{RunStatus, Store};
 use welfare_model::fund::Fund;
 use welfare_model::summary::{MEASURES, MeasureValue};
 use welfare_model::{AreaCode, FundId, FundKind, Period};
-use welfare_tests::TestDb;
 use welfare_tests::corpus::{self, Case, Manifest, Outcome};
+use welfare_tests::{TestBackend, TestDb, run_postgres_half};
 
 fn manifest() -> anyhow::Result<Manifest> {
     let text = std::fs::read_to_string(corpus::corpus_dir().join("cases.json"))?;
@@ -248,8 +248,22 @@ async fn totals(store: &Store) -> anyhow::Result<(i64, i64, i64)> {
 
 #[tokio::test]
 async fn every_corpus_file_has_its_outcome_and_reruns_change_nothing() -> anyhow::Result<()> {
+    corpus_on(TestBackend::Sqlite).await
+}
+
+#[tokio::test]
+async fn every_corpus_file_has_its_outcome_on_postgres_too() -> anyhow::Result<()> {
+    if !run_postgres_half("every_corpus_file_has_its_outcome_on_postgres_too") {
+        return Ok(());
+    }
+    corpus_on(TestBackend::Postgres).await
+}
+
+/// Loads the whole corpus into one store on `backend`, checks every file's outcome, then re-runs
+/// everything by cursor and regardless of it.
+async fn corpus_on(backend: TestBackend) -> anyhow::Result<()> {
     let manifest = manifest()?;
-    let db = TestDb::sqlite_with_geography().await?;
+    let db = TestDb::with_geography(backend).await?;
     let funds: Vec<Fund> = manifest
         .funds
         .iter()

@@ -342,9 +342,10 @@ async fn map_page_in_chromium(client: &reqwest::Client, base: &str) -> anyhow::R
         && std::path::Path::new(&chromium).exists();
     let runnable = built && installed;
     if !runnable && !browser_required() {
-        eprintln!(
-            "SKIPPED the map page's browser test: the page is not built or chromium/playwright-core is \
-             missing (WELFARE_TEST_BROWSER=1 makes this a failure)"
+        welfare_tests::skipped(
+            "the map page's browser test",
+            "the page is not built or chromium/playwright-core is missing (WELFARE_TEST_BROWSER=1 \
+             makes this a failure)",
         );
         return Ok(());
     }

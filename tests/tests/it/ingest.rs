@@ -15,7 +15,7 @@ use welfare_hub::ingest::{ConnectorEntry, Ingestor, ValidationRules};
 use welfare_hub::store::RunStatus;
 use welfare_model::fund::Fund;
 use welfare_model::{AreaCode, FundId, FundKind, Money, Period, Summary};
-use welfare_tests::TestDb;
+use welfare_tests::{TestBackend, TestDb};
 
 /// Hands out prepared pulls in order (each after `delay`), and records the cursors it was asked from.
 #[derive(Debug, Default)]
@@ -60,6 +60,31 @@ fn pull(rows: &[Summary], rejected: Vec<Rejected>, cursor: &str) -> Pull {
 }
 
 /// Connector c1's quarantine entries as (location, reason), sorted.
+/// Runs an ingestion test on SQLite, and on PostgreSQL under `WELFARE_TEST_POSTGRES=1` (reported as
+/// skipped otherwise): `ingest::NAME::sqlite`, `ingest::NAME::postgres`.
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() -> anyhow::Result<()> {
+                super::$name(welfare_tests::TestBackend::Sqlite).await
+            }
+
+            #[tokio::test]
+            async fn postgres() -> anyhow::Result<()> {
+                if !welfare_tests::run_postgres_half(concat!(
+                    "ingest::",
+                    stringify!($name),
+                    "::postgres"
+                )) {
+                    return Ok(());
+                }
+                super::$name(welfare_tests::TestBackend::Postgres).await
+            }
+        }
+    };
+}
+
 async fn quarantined(db: &TestDb) -> anyhow::Result<Vec<(String, String)>> {
     let mut q: Vec<(String, String)> = db
         .store
@@ -95,8 +120,8 @@ fn entry(id: &str, timeout_secs: u64) -> ConnectorEntry {
     }
 }
 
-async fn setup() -> anyhow::Result<(TestDb, Ingestor)> {
-    let db = TestDb::sqlite_with_geography().await?;
+async fn setup(backend: TestBackend) -> anyhow::Result<(TestDb, Ingestor)> {
+    let db = TestDb::with_geography(backend).await?;
     let fund = Fund {
         id: FundId::parse("F500101")?,
         name_th: "กองทุนสวัสดิการชุมชนตำบลศรีภูมิ".into(),
@@ -112,9 +137,11 @@ async fn setup() -> anyhow::Result<(TestDb, Ingestor)> {
     Ok((db, ingestor))
 }
 
-#[tokio::test]
-async fn good_rows_land_bad_rows_are_quarantined_and_reruns_change_nothing() -> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(good_rows_land_bad_rows_are_quarantined_and_reruns_change_nothing);
+async fn good_rows_land_bad_rows_are_quarantined_and_reruns_change_nothing(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     // Sri Phum (500101) has 12,326 people registered.
     let mut negative = row("F500101", "2025-07", 10);
     negative.members_joined = Some(-1);
@@ -215,9 +242,9 @@ async fn good_rows_land_bad_rows_are_quarantined_and_reruns_change_nothing() -> 
     Ok(())
 }
 
-#[tokio::test]
-async fn a_revised_month_keeps_the_old_revision() -> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(a_revised_month_keeps_the_old_revision);
+async fn a_revised_month_keeps_the_old_revision(backend: TestBackend) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     let connector = Scripted::default();
     let mut revised = row("F500101", "2025-09", 100);
     revised.contrib_members = Some(Money::parse("1200.00")?);
@@ -247,9 +274,11 @@ async fn a_revised_month_keeps_the_old_revision() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn failed_and_timed_out_runs_store_nothing_and_keep_the_cursor() -> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(failed_and_timed_out_runs_store_nothing_and_keep_the_cursor);
+async fn failed_and_timed_out_runs_store_nothing_and_keep_the_cursor(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     let e = entry("c1", 1);
     let connector = Scripted::default();
     connector.pulls.lock().unwrap().extend([
@@ -309,9 +338,11 @@ async fn failed_and_timed_out_runs_store_nothing_and_keep_the_cursor() -> anyhow
     Ok(())
 }
 
-#[tokio::test]
-async fn duplicates_and_inconsistent_flows_are_quarantined() -> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(duplicates_and_inconsistent_flows_are_quarantined);
+async fn duplicates_and_inconsistent_flows_are_quarantined(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     let e = entry("c1", 5);
     let mut flows = row("F500101", "2025-10", 110);
     flows.members_joined = Some(15);
@@ -414,9 +445,11 @@ async fn totals(db: &TestDb) -> anyhow::Result<(i64, i64, i64)> {
     ))
 }
 
-#[tokio::test]
-async fn continuity_blames_the_later_month_only_and_reruns_change_nothing() -> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(continuity_blames_the_later_month_only_and_reruns_change_nothing);
+async fn continuity_blames_the_later_month_only_and_reruns_change_nothing(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     let e = entry("c1", 5);
     // Stored September: 100 members, 10,000.00 baht.
     let mut september = booked("2025-09", 100, "0.00");
@@ -489,9 +522,9 @@ async fn continuity_blames_the_later_month_only_and_reruns_change_nothing() -> a
     Ok(())
 }
 
-#[tokio::test]
-async fn identical_copies_are_stored_once() -> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(identical_copies_are_stored_once);
+async fn identical_copies_are_stored_once(backend: TestBackend) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     let connector = Scripted::default();
     let copy = row("F500101", "2025-10", 120);
     connector.pulls.lock().unwrap().push_back(Ok(pull(
@@ -510,9 +543,11 @@ async fn identical_copies_are_stored_once() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn a_later_run_that_accepts_the_fund_month_resolves_its_quarantine() -> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(a_later_run_that_accepts_the_fund_month_resolves_its_quarantine);
+async fn a_later_run_that_accepts_the_fund_month_resolves_its_quarantine(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     let e = entry("c1", 5);
     let newcomer = row("F500102", "2025-10", 40);
     let unreadable = Rejected {
@@ -575,9 +610,11 @@ async fn a_later_run_that_accepts_the_fund_month_resolves_its_quarantine() -> an
     Ok(())
 }
 
-#[tokio::test]
-async fn a_declared_tambon_other_than_the_registered_one_is_quarantined() -> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(a_declared_tambon_other_than_the_registered_one_is_quarantined);
+async fn a_declared_tambon_other_than_the_registered_one_is_quarantined(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     let rows = [
         row("F500101", "2025-09", 100),
         row("F500101", "2025-10", 100),
@@ -606,9 +643,11 @@ async fn a_declared_tambon_other_than_the_registered_one_is_quarantined() -> any
     Ok(())
 }
 
-#[tokio::test]
-async fn unrecognised_columns_are_kept_on_the_run_record() -> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(unrecognised_columns_are_kept_on_the_run_record);
+async fn unrecognised_columns_are_kept_on_the_run_record(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     let mut delivery = pull(&[row("F500101", "2025-10", 100)], vec![], "a");
     delivery.unrecognised = vec![UnrecognisedColumn {
         location: "test line 1 column 5".into(),
@@ -651,10 +690,11 @@ impl Connector for Panicking {
     }
 }
 
-#[tokio::test]
-async fn a_panic_or_a_refused_source_fails_the_run_and_never_leaves_it_running()
--> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(a_panic_or_a_refused_source_fails_the_run_and_never_leaves_it_running);
+async fn a_panic_or_a_refused_source_fails_the_run_and_never_leaves_it_running(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     let e = entry("c1", 5);
     let r = ingestor.run(&e, &Panicking, "test").await?;
     assert_eq!(r.status, RunStatus::Failed);
@@ -699,9 +739,11 @@ async fn a_panic_or_a_refused_source_fails_the_run_and_never_leaves_it_running()
     Ok(())
 }
 
-#[tokio::test]
-async fn a_run_whose_caller_stops_waiting_is_finished_as_failed() -> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(a_run_whose_caller_stops_waiting_is_finished_as_failed);
+async fn a_run_whose_caller_stops_waiting_is_finished_as_failed(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     let slow = Scripted {
         delay: Duration::from_secs(30),
         ..Scripted::default()
@@ -749,7 +791,7 @@ async fn hub(args: &[&str]) -> anyhow::Result<(bool, String, String)> {
 #[tokio::test]
 async fn the_pull_command_summarises_each_connector_and_fails_on_a_refused_file()
 -> anyhow::Result<()> {
-    let (db, _) = setup().await?;
+    let (db, _) = setup(TestBackend::Sqlite).await?;
     let dir = tempfile::tempdir()?;
     let report = dir.path().join("report.csv");
     let empty = dir.path().join("empty.csv");
@@ -842,10 +884,11 @@ async fn get(db: &TestDb, uri: &str) -> anyhow::Result<serde_json::Value> {
     Ok(serde_json::from_slice(&bytes)?)
 }
 
-#[tokio::test]
-async fn the_api_shows_unrecognised_columns_and_open_or_all_quarantine_entries()
--> anyhow::Result<()> {
-    let (db, ingestor) = setup().await?;
+on_both_backends!(the_api_shows_unrecognised_columns_and_open_or_all_quarantine_entries);
+async fn the_api_shows_unrecognised_columns_and_open_or_all_quarantine_entries(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    let (db, ingestor) = setup(backend).await?;
     let e = entry("c1", 5);
     let mut first = pull(&[row("F500101", "2025-10", 20_000)], vec![], "a");
     first.unrecognised = vec![UnrecognisedColumn {

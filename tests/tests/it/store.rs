@@ -7,7 +7,7 @@ use welfare_hub::store::{
 };
 use welfare_model::fund::Fund;
 use welfare_model::{AreaCode, AreaRef, FundId, FundKind, Level, Money, Period, Summary};
-use welfare_tests::{TestBackend, TestDb, bundle, postgres_required};
+use welfare_tests::{TestBackend, TestDb, bundle, run_postgres_half};
 
 fn fund(id: &str, tambon: &str) -> Fund {
     Fund {
@@ -461,8 +461,7 @@ async fn storage_on_sqlite() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn storage_on_postgres() -> anyhow::Result<()> {
-    if !postgres_required() {
-        eprintln!("storage_on_postgres: not run; set WELFARE_TEST_POSTGRES=1 to run it");
+    if !run_postgres_half("storage_on_postgres") {
         return Ok(());
     }
     suite(TestBackend::Postgres).await
