@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use serde::Serialize;
 use welfare_connectors::batch::from_batch;
-use welfare_connectors::{Connector, ConnectorError, Cursor, UnrecognisedColumn};
+use welfare_connectors::{Connector, ConnectorError, Cursor, Pull, UnrecognisedColumn};
 use welfare_model::{FundId, Period, Summary};
 
 use super::ConnectorEntry;
@@ -272,9 +272,17 @@ impl Ingestor {
     ) -> Result<Stored, RunError> {
         let since = self.store.connector_cursor(&entry.id).await?.map(Cursor);
         let pull = connector.pull(since.as_ref()).await?;
+        let row_count = pull.row_count();
+        let Pull {
+            batches,
+            rejected,
+            unrecognised,
+            cursor,
+        } = pull;
 
-        let mut rows: Vec<Delivered> = Vec::with_capacity(pull.row_count());
-        for batch in &pull.batches {
+        // Each batch is dropped as soon as its rows are read, so a large delivery is not held twice.
+        let mut rows: Vec<Delivered> = Vec::with_capacity(row_count);
+        for batch in batches {
             let summaries = from_batch(&batch.rows).map_err(|e| RunError::Batch(e.to_string()))?;
             let n = summaries.len();
             if batch.locations.len() != n || !(batch.tambons.is_empty() || batch.tambons.len() == n)
@@ -285,27 +293,26 @@ impl Ingestor {
                     batch.tambons.len()
                 )));
             }
-            for (i, (summary, location)) in summaries.into_iter().zip(&batch.locations).enumerate()
-            {
-                let tambon = match batch.tambons.get(i) {
+            let mut tambons = batch.tambons.into_iter();
+            for (summary, location) in summaries.into_iter().zip(batch.locations) {
+                let tambon = match tambons.next() {
                     None => DeclaredTambon::NoColumn,
                     Some(None) => DeclaredTambon::Blank,
-                    Some(Some(code)) => DeclaredTambon::Code(code.clone()),
+                    Some(Some(code)) => DeclaredTambon::Code(code),
                 };
                 rows.push(Delivered {
                     summary,
-                    location: location.clone(),
+                    location,
                     tambon,
                 });
             }
         }
-        let mut quarantine: Vec<QuarantineRow> = pull
-            .rejected
-            .iter()
+        let mut quarantine: Vec<QuarantineRow> = rejected
+            .into_iter()
             .map(|r| QuarantineRow {
-                location: r.location.clone(),
-                reason: r.reason.clone(),
-                raw: Some(r.raw.clone()),
+                location: r.location,
+                reason: r.reason,
+                raw: Some(r.raw),
                 fund_id: None,
                 period: None,
             })
@@ -322,10 +329,10 @@ impl Ingestor {
             answered.locations.insert(row.location);
             valid.push(row.summary);
         }
-        if !pull.unrecognised.is_empty() {
+        if !unrecognised.is_empty() {
             tracing::warn!(
                 connector = %entry.id,
-                columns = ?pull.unrecognised.iter().map(|c| c.heading.as_str()).collect::<Vec<_>>(),
+                columns = ?unrecognised.iter().map(|c| c.heading.as_str()).collect::<Vec<_>>(),
                 "columns feed no field"
             );
         }
@@ -335,7 +342,7 @@ impl Ingestor {
         tx.resolve_quarantine(run_id, &entry.id, &answered).await?;
         tx.quarantine(Some(run_id), Some(&entry.id), &quarantine)
             .await?;
-        if let Some(cursor) = &pull.cursor {
+        if let Some(cursor) = &cursor {
             tx.save_cursor(&entry.id, &cursor.0).await?;
         }
         tx.commit().await?;
@@ -349,7 +356,7 @@ impl Ingestor {
                 unchanged: outcome.unchanged,
                 revised: outcome.revised,
             },
-            unrecognised: pull.unrecognised,
+            unrecognised,
         })
     }
 
