@@ -106,20 +106,36 @@ impl ApiError {
 
 /// Checks the request carries the configured bearer token (compared in constant time).
 fn require_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if state.token.is_none() {
+        return Err(ApiError::unauthorized(
+            "this hub has no API token configured (see api.token_env); this request is refused",
+        ));
+    }
+    if authorized(state, headers)? {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized(
+            "this request needs the API token: send Authorization: Bearer <token>",
+        ))
+    }
+}
+
+/// Whether the request carries the configured token: `false` without an `Authorization` header
+/// (an anonymous caller), an error for a wrong or malformed one (never silently read as anonymous).
+fn authorized(state: &AppState, headers: &HeaderMap) -> Result<bool, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(false);
+    };
     let Some(token) = &state.token else {
         return Err(ApiError::unauthorized(
-            "this hub has no API token configured (see api.token_env); changes are refused",
+            "this hub has no API token configured (see api.token_env); send no Authorization",
         ));
     };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    let given = value
+        .to_str()
+        .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                "this request changes something: send Authorization: Bearer <token>",
-            )
-        })?;
+        .ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <token>"))?;
     let expected = token.expose().as_bytes();
     let given = given.trim().as_bytes();
     let same = expected.len() == given.len()
@@ -129,7 +145,7 @@ fn require_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> 
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0;
     if same {
-        Ok(())
+        Ok(true)
     } else {
         Err(ApiError::unauthorized("the bearer token is not valid"))
     }
@@ -326,8 +342,8 @@ async fn areas(
     }))
 }
 
-/// A connector as the API shows it: configuration (names of secret variables, never values), schedule
-/// and what happened last.
+/// A connector as the API shows it to a caller with the token: configuration (names of secret
+/// variables, never values; credentials in URLs masked), schedule and what happened last.
 #[derive(Debug, Serialize)]
 pub struct ConnectorView {
     pub id: String,
@@ -342,24 +358,57 @@ pub struct ConnectorView {
     pub config: serde_json::Value,
 }
 
-/// Replaces the password of any URL inside a JSON value, so a `user:password@` typed into a URL
-/// never reaches an API answer.
-fn redact_urls(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::String(s) if s.contains("://") && s.contains('@') => {
-            *s = crate::store::redact_url(s);
+/// What anyone may see of a connector: no location, query, cursor or error (those need the token).
+#[derive(Debug, Serialize)]
+pub struct PublicConnectorView {
+    pub id: String,
+    pub kind: &'static str,
+    pub enabled: bool,
+    pub schedule: Option<String>,
+    pub last_run: Option<PublicRun>,
+}
+
+/// The status of a run, as anyone may see it.
+#[derive(Debug, Serialize)]
+pub struct PublicRun {
+    pub status: crate::store::RunStatus,
+    pub finished_at: Option<String>,
+}
+
+impl ConnectorView {
+    fn public(self) -> PublicConnectorView {
+        PublicConnectorView {
+            id: self.id,
+            kind: self.kind,
+            enabled: self.enabled,
+            schedule: self.schedule,
+            last_run: self.last_run.map(|r| PublicRun {
+                status: r.status,
+                finished_at: r.finished_at,
+            }),
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_urls),
-        serde_json::Value::Object(map) => map.values_mut().for_each(redact_urls),
-        _ => {}
     }
 }
 
-/// The views of every connector, or only of `only`.
+/// The views of the configured connectors in id order: those after `after`, at most `limit` (all
+/// when `None`), or only `only`.
 async fn connector_views(
     state: &AppState,
     only: Option<&str>,
+    after: Option<&str>,
+    limit: Option<usize>,
 ) -> Result<Vec<ConnectorView>, ApiError> {
+    let mut entries: Vec<&ConnectorEntry> = state
+        .connectors
+        .iter()
+        .filter(|e| only.is_none_or(|id| e.id == id))
+        .filter(|e| after.is_none_or(|a| e.id.as_str() > a))
+        .collect();
+    entries.sort_by(|a, b| a.id.cmp(&b.id));
+    entries.truncate(limit.unwrap_or(usize::MAX));
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
     let last: HashMap<String, Run> = state.store.last_runs().await?;
     let cursors: HashMap<String, Option<String>> = state
         .store
@@ -368,13 +417,11 @@ async fn connector_views(
         .into_iter()
         .map(|c| (c.id, c.cursor))
         .collect();
-    Ok(state
-        .connectors
-        .iter()
-        .filter(|e| only.is_none_or(|id| e.id == id))
+    Ok(entries
+        .into_iter()
         .map(|e| {
             let mut config = serde_json::to_value(&e.source).unwrap_or_default();
-            redact_urls(&mut config);
+            welfare_connectors::redact::redact_json(&mut config);
             ConnectorView {
                 id: e.id.clone(),
                 name: e.name.clone(),
@@ -392,27 +439,97 @@ async fn connector_views(
                     .as_ref()
                     .is_some_and(|s| s.is_running(&e.id)),
                 cursor: cursors.get(&e.id).cloned().flatten(),
-                last_run: last.get(&e.id).cloned(),
+                last_run: last.get(&e.id).cloned().map(redacted_run),
                 config,
             }
         })
         .collect())
 }
 
+/// A run with any credential in its error masked (runs stored before masking existed included).
+fn redacted_run(mut run: Run) -> Run {
+    if let Some(e) = &run.error
+        && let std::borrow::Cow::Owned(masked) = welfare_connectors::redact::redact(e)
+    {
+        run.error = Some(masked);
+    }
+    run
+}
+
+/// `limit` and `cursor` of a paged listing.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NoQuery {}
+struct PageQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
 
-/// `GET /api/v1/connectors`
+/// The most items one page of a listing holds.
+const PAGE_MAX: i64 = 1000;
+
+fn limit_of(limit: Option<i64>, default: i64) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=PAGE_MAX).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::invalid(
+            "limit",
+            format!("{n} is not between 1 and {PAGE_MAX}"),
+        )),
+    }
+}
+
+/// A cursor of a listing ordered by id: the last id of the previous page.
+fn id_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match cursor.filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) => c.parse::<i64>().map(Some).map_err(|_| {
+            ApiError::invalid(
+                "cursor",
+                "not a cursor this listing gave (use next_cursor of the previous page)",
+            )
+        }),
+    }
+}
+
+/// The cursor of the page after one that held `count` of `limit` items, the last with `last`.
+fn next_cursor(count: usize, limit: i64, last: Option<String>) -> serde_json::Value {
+    if count as i64 == limit {
+        last.map_or(serde_json::Value::Null, serde_json::Value::String)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// `GET /api/v1/connectors?limit=&cursor=`: in id order, 100 a page (at most 1,000). Anyone sees
+/// each connector's id, kind, enabled, schedule and last run status; with the token, also its
+/// configuration, cursor and last run in full.
 async fn connectors(
     State(state): State<AppState>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let _: NoQuery = parse_query(raw)?;
-    let views = connector_views(&state, None).await?;
-    Ok(Json(
-        serde_json::json!({ "count": views.len(), "connectors": views }),
-    ))
+    let q: PageQuery = parse_query(raw)?;
+    let limit = limit_of(q.limit, 100)?;
+    let full = authorized(&state, &headers)?;
+    let after = q.cursor.as_deref().filter(|c| !c.is_empty());
+    let views = connector_views(&state, None, after, Some(limit as usize)).await?;
+    let next = next_cursor(views.len(), limit, views.last().map(|v| v.id.clone()));
+    let listed = if full {
+        serde_json::to_value(&views)
+    } else {
+        serde_json::to_value(
+            views
+                .into_iter()
+                .map(ConnectorView::public)
+                .collect::<Vec<_>>(),
+        )
+    }
+    .unwrap_or_default();
+    Ok(Json(serde_json::json!({
+        "count": listed.as_array().map_or(0, Vec::len),
+        "connectors": listed,
+        "next_cursor": next,
+    })))
 }
 
 fn known(state: &AppState, id: &str) -> Result<(), ApiError> {
@@ -423,52 +540,61 @@ fn known(state: &AppState, id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /api/v1/connectors/{id}`
+/// `GET /api/v1/connectors/{id}`: as in the listing; with the token, also its ten latest runs.
 async fn connector(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     known(&state, &id)?;
-    let view = connector_views(&state, Some(&id))
+    let full = authorized(&state, &headers)?;
+    let view = connector_views(&state, Some(&id), None, None)
         .await?
         .into_iter()
         .find(|v| v.id == id)
         .ok_or_else(|| ApiError::not_found(format!("no connector {id}")))?;
-    let recent = state.store.runs(Some(&id), 10).await?;
+    if !full {
+        return Ok(Json(
+            serde_json::to_value(view.public()).unwrap_or_default(),
+        ));
+    }
+    let recent: Vec<Run> = state
+        .store
+        .runs(Some(&id), 10)
+        .await?
+        .into_iter()
+        .map(redacted_run)
+        .collect();
     let mut body = serde_json::to_value(view).unwrap_or_default();
     body["recent_runs"] = serde_json::to_value(recent).unwrap_or_default();
     Ok(Json(body))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LimitQuery {
-    limit: Option<i64>,
-}
-
-fn limit_of(limit: Option<i64>, default: i64) -> Result<i64, ApiError> {
-    match limit {
-        None => Ok(default),
-        Some(n) if (1..=10_000).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::invalid(
-            "limit",
-            format!("{n} is not between 1 and 10000"),
-        )),
-    }
-}
-
-/// `GET /api/v1/connectors/{id}/runs?limit=`
+/// `GET /api/v1/connectors/{id}/runs?limit=&cursor=` (token): newest first, 50 a page.
 async fn connector_runs(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let q: LimitQuery = parse_query(raw)?;
+    let q: PageQuery = parse_query(raw)?;
+    require_token(&state, &headers)?;
     known(&state, &id)?;
-    let runs = state.store.runs(Some(&id), limit_of(q.limit, 50)?).await?;
-    Ok(Json(
-        serde_json::json!({ "connector": id, "count": runs.len(), "runs": runs }),
-    ))
+    let limit = limit_of(q.limit, 50)?;
+    let runs: Vec<Run> = state
+        .store
+        .runs_page(Some(&id), limit, id_cursor(q.cursor.as_deref())?)
+        .await?
+        .into_iter()
+        .map(redacted_run)
+        .collect();
+    let next = next_cursor(runs.len(), limit, runs.last().map(|r| r.id.to_string()));
+    Ok(Json(serde_json::json!({
+        "connector": id,
+        "count": runs.len(),
+        "runs": runs,
+        "next_cursor": next,
+    })))
 }
 
 /// `POST /api/v1/connectors/{id}/run`: starts a run now (with retries) and answers at once.
@@ -516,28 +642,35 @@ async fn run_connector(
 struct QuarantineQuery {
     connector: Option<String>,
     limit: Option<i64>,
+    cursor: Option<String>,
     /// Include entries a later run resolved (default: open entries only).
     all: Option<bool>,
 }
 
-/// `GET /api/v1/quarantine?connector=&limit=&all=`
+/// `GET /api/v1/quarantine?connector=&limit=&cursor=&all=` (token: entries hold fund-level rows
+/// as the source wrote them): newest first, 100 a page.
 async fn quarantine(
     State(state): State<AppState>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let q: QuarantineQuery = parse_query(raw)?;
+    require_token(&state, &headers)?;
     if let Some(id) = &q.connector {
         known(&state, id)?;
     }
+    let limit = limit_of(q.limit, 100)?;
     let rows: Vec<Quarantined> = state
         .store
-        .quarantine_entries(
+        .quarantine_page(
             q.connector.as_deref(),
             q.all.unwrap_or(false),
-            limit_of(q.limit, 100)?,
+            limit,
+            id_cursor(q.cursor.as_deref())?,
         )
         .await?;
+    let next = next_cursor(rows.len(), limit, rows.last().map(|r| r.id.to_string()));
     Ok(Json(
-        serde_json::json!({ "count": rows.len(), "rows": rows }),
+        serde_json::json!({ "count": rows.len(), "rows": rows, "next_cursor": next }),
     ))
 }

@@ -258,14 +258,28 @@ impl Store {
         include_resolved: bool,
         limit: i64,
     ) -> Result<Vec<Quarantined>, StoreError> {
+        self.quarantine_page(connector_id, include_resolved, limit, None)
+            .await
+    }
+
+    /// One page of quarantine entries, newest first: those with an id below `before` (the last id of
+    /// the previous page), at most `limit`.
+    pub async fn quarantine_page(
+        &self,
+        connector_id: Option<&str>,
+        include_resolved: bool,
+        limit: i64,
+        before: Option<i64>,
+    ) -> Result<Vec<Quarantined>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, run_id, connector_id, location, reason, raw, created_at, fund_id, period, \
              last_seen_run, resolved_at, resolved_by_run FROM quarantine \
              WHERE ($1 IS NULL OR connector_id = $1) AND ($2 = 1 OR resolved_at IS NULL) \
-             ORDER BY id DESC LIMIT $3",
+             AND id < $3 ORDER BY id DESC LIMIT $4",
         )
         .bind(connector_id)
         .bind(i64::from(include_resolved))
+        .bind(before.unwrap_or(i64::MAX))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;

@@ -253,11 +253,23 @@ impl Store {
         connector_id: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Run>, StoreError> {
+        self.runs_page(connector_id, limit, None).await
+    }
+
+    /// One page of runs, newest first: those with an id below `before` (the last id of the previous
+    /// page), at most `limit`.
+    pub async fn runs_page(
+        &self,
+        connector_id: Option<&str>,
+        limit: i64,
+        before: Option<i64>,
+    ) -> Result<Vec<Run>, StoreError> {
         let sql = format!(
-            "{RUN_SELECT} WHERE ($1 IS NULL OR connector_id = $1) ORDER BY id DESC LIMIT $2"
+            "{RUN_SELECT} WHERE ($1 IS NULL OR connector_id = $1) AND id < $2 ORDER BY id DESC LIMIT $3"
         );
         let rows = sqlx::query(trusted(&sql))
             .bind(connector_id)
+            .bind(before.unwrap_or(i64::MAX))
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;

@@ -232,18 +232,49 @@ async fn demo_serves_provinces_that_add_up() -> anyhow::Result<()> {
 
     // The demo loaded through connectors, and their runs are in the API.
     assert!(summary.contains("(0 failed)"), "{summary}");
-    let connectors: serde_json::Value = client
+    // The listing comes in pages; with the token, in full.
+    let mut list: Vec<serde_json::Value> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page: serde_json::Value = client
+            .get(format!(
+                "{base}/api/v1/connectors?limit=1000&cursor={cursor}"
+            ))
+            .bearer_auth(TOKEN)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let items = page["connectors"].as_array().context("connectors")?;
+        assert!(items.len() <= 1000);
+        list.extend(items.iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_string(),
+            None => break,
+        }
+    }
+    assert!(list.len() > 5_000, "{}", list.len());
+    let ids: std::collections::BTreeSet<&str> =
+        list.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(
+        ids.len(),
+        list.len(),
+        "a connector listed twice across pages"
+    );
+    // Anonymous callers see a first page of ids, kinds and statuses only.
+    let public: serde_json::Value = client
         .get(format!("{base}/api/v1/connectors"))
         .send()
         .await?
         .json()
         .await?;
-    let list = connectors["connectors"].as_array().context("connectors")?;
-    assert!(list.len() > 5_000, "{}", list.len());
+    assert_eq!(public["count"], 100);
+    assert!(public["connectors"][0].get("config").is_none(), "{public}");
+    assert_eq!(public["connectors"][0]["last_run"]["status"], "succeeded");
     let kinds: std::collections::BTreeSet<&str> =
         list.iter().filter_map(|c| c["kind"].as_str()).collect();
     assert_eq!(kinds, ["file", "http_json", "sql"].into_iter().collect());
-    for c in list {
+    for c in &list {
         assert_eq!(c["last_run"]["status"], "succeeded", "{c}");
         assert_eq!(c["last_run"]["trigger"], "demo");
     }
@@ -255,6 +286,7 @@ async fn demo_serves_provinces_that_add_up() -> anyhow::Result<()> {
     let id = list[0]["id"].as_str().unwrap().to_string();
     let runs: serde_json::Value = client
         .get(format!("{base}/api/v1/connectors/{id}/runs"))
+        .bearer_auth(TOKEN)
         .send()
         .await?
         .json()
@@ -278,6 +310,7 @@ async fn demo_serves_provinces_that_add_up() -> anyhow::Result<()> {
     loop {
         let runs: serde_json::Value = client
             .get(format!("{base}/api/v1/connectors/{id}/runs"))
+            .bearer_auth(TOKEN)
             .send()
             .await?
             .json()

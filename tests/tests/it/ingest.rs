@@ -868,16 +868,21 @@ async fn the_pull_command_summarises_each_connector_and_fails_on_a_refused_file(
     Ok(())
 }
 
-/// `GET uri` through the router, with connector `c1` configured.
+/// `GET uri` through the router with the operator's token, with connector `c1` configured.
 async fn get(db: &TestDb, uri: &str) -> anyhow::Result<serde_json::Value> {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     let state = welfare_hub::api::AppState {
         connectors: std::sync::Arc::new(vec![entry("c1", 5)]),
+        token: Some(welfare_connectors::Secret::new("operator-token")),
         ..welfare_hub::api::AppState::read_only(db.store.clone())
     };
     let response = welfare_hub::api::router(state)
-        .oneshot(axum::http::Request::get(uri).body(axum::body::Body::empty())?)
+        .oneshot(
+            axum::http::Request::get(uri)
+                .header("authorization", "Bearer operator-token")
+                .body(axum::body::Body::empty())?,
+        )
         .await?;
     assert_eq!(response.status(), axum::http::StatusCode::OK, "{uri}");
     let bytes = response.into_body().collect().await?.to_bytes();

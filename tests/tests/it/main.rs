@@ -11,4 +11,5 @@ mod hostile_sql;
 mod http_hygiene;
 mod ingest;
 mod maps;
+mod secrets;
 mod store;
