@@ -285,3 +285,110 @@ async fn listings_come_in_pages_that_cover_everything_once() -> anyhow::Result<(
     }
     db.cleanup().await
 }
+
+/// The real binary, with a connector whose URL carries a key in its query: the key is in no answer
+/// and no log line, the run's error says where it failed with the key masked, and the hub answers
+/// `/healthz` after it all.
+#[tokio::test]
+async fn the_binary_never_shows_or_logs_a_query_credential() -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("hub.toml");
+    // Port 1 on loopback refuses connections: the run fails at once, quoting the URL.
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"sqlite://{}\"\n\
+             [[connectors]]\nid = \"api-50\"\nkind = \"http_json\"\n\
+             url = \"http://127.0.0.1:1/v1/summaries?province=50&access_token={API_KEY}\"\n\
+             schedule = \"0 0 1 1 *\"\nmax_attempts = 1\n",
+            dir.path().join("hub.db").display()
+        ),
+    )?;
+    let mut child = tokio::process::Command::new(welfare_tests::hub_binary()?)
+        .args([
+            "serve",
+            "--config",
+            &config.display().to_string(),
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env("WELFARE_HUB_LOG", "info")
+        .env("WELFARE_HUB_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut stderr = child.stderr.take().context("stderr")?;
+    let log = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
+    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let base = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(url) = line.strip_prefix("Welfare Hub listening on ") {
+                return anyhow::Ok(url.to_string());
+            }
+        }
+        anyhow::bail!("the hub exited before serving")
+    })
+    .await??;
+    let client = crate::e2e::http();
+    let started = client
+        .post(format!("{base}/api/v1/connectors/api-50/run"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await?;
+    // 409: the hub already started it (a connector that never ran runs at start).
+    assert!(
+        [202, 409].contains(&started.status().as_u16()),
+        "{}",
+        started.status()
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let run = loop {
+        let runs: serde_json::Value = client
+            .get(format!("{base}/api/v1/connectors/api-50/runs"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if runs["count"].as_u64() >= Some(1) && runs["runs"][0]["status"] != "running" {
+            break runs["runs"][0].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{runs}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(run["status"], "failed");
+    let error = run["error"].as_str().unwrap();
+    assert!(error.contains("127.0.0.1:1"), "{error}");
+    assert!(error.contains("access_token=***"), "{error}");
+    assert!(!error.contains(API_KEY), "{error}");
+    for (uri, token) in [
+        ("/api/v1/connectors", None),
+        ("/api/v1/connectors", Some(TOKEN)),
+        ("/api/v1/connectors/api-50", Some(TOKEN)),
+    ] {
+        let mut request = client.get(format!("{base}{uri}"));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let text = request.send().await?.text().await?;
+        assert!(!text.contains(API_KEY), "{uri}: {text}");
+    }
+    let health = client.get(format!("{base}/healthz")).send().await?;
+    assert_eq!(health.status(), 200);
+    crate::e2e::stop(child).await?;
+    let log = log.await?;
+    assert!(!log.contains(API_KEY), "the log shows the key:\n{log}");
+    assert!(
+        log.contains("access_token=***"),
+        "the failed run is not in the log:\n{log}"
+    );
+    Ok(())
+}
