@@ -3,7 +3,7 @@
 //! The HTTP/1 server is hyper's, set up here rather than through `axum::serve` for the limits that
 //! one does not expose: how long a client may take to send a request head (which also closes idle
 //! keep-alive connections: slowloris), and how large a head may grow before hyper refuses it itself.
-//! Heads within hyper's limits but over the hub's are refused by `hygiene` with a JSON answer.
+//! Heads within hyper's limits but over the hub's are refused by `api::hygiene` with a JSON answer.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -65,11 +65,11 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// hyper's own ceiling on a request head: above it hyper answers an empty 431 and closes. It is
-/// well over the hub's limits (`hygiene::MAX_URI_BYTES` + `MAX_HEADER_BYTES`), so that those answer
+/// well over the hub's limits (`api::hygiene::MAX_URI_BYTES` + `MAX_HEADER_BYTES`), so that those answer
 /// in JSON, and small enough that 1,000 connections cannot hold much memory with their heads.
 const MAX_HEAD_BUFFER: usize = 128 * 1024;
-/// hyper's own ceiling on header lines (above it, an empty 431); the hub's is `hygiene::MAX_HEADERS`.
-const MAX_HEADER_LINES: usize = 2 * crate::hygiene::MAX_HEADERS;
+/// hyper's own ceiling on header lines (above it, an empty 431); the hub's is `api::hygiene::MAX_HEADERS`.
+const MAX_HEADER_LINES: usize = 2 * crate::api::hygiene::MAX_HEADERS;
 
 /// Serves `app` on `listener` over HTTP/1.1 until `shutdown` completes, then stops accepting and
 /// gives in-flight requests `DRAIN_TIMEOUT` to finish.

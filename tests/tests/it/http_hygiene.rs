@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tower::ServiceExt;
+use welfare_hub::api::hygiene::{CONTENT_SECURITY_POLICY, MAX_URI_BYTES, QUERY_BODY_LIMIT};
+use welfare_hub::api::page::{IMMUTABLE, REVALIDATE, embedded_files};
 use welfare_hub::api::{AppState, router};
-use welfare_hub::hygiene::{CONTENT_SECURITY_POLICY, MAX_URI_BYTES, QUERY_BODY_LIMIT};
-use welfare_hub::page::{IMMUTABLE, REVALIDATE, embedded_files};
 use welfare_hub::server::HEADER_READ_TIMEOUT;
 use welfare_tests::{TestBackend, TestDb, hub_binary};
 

@@ -4,65 +4,26 @@
 //! browser or proxy revalidates with `If-None-Match` and gets a 304 until the next ingestion; it
 //! comes gzip- or brotli-compressed when the client accepts it.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::{Path as UrlPath, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use welfare_model::{AreaRef, Level};
 
+use super::AppState;
+use super::error::ApiError;
+use super::params::{
+    map_indicator, parse_query, policy_names, resolve_range, resolve_within, zoom_of,
+};
 use crate::answers::{answer_response, etag_of, not_modified, not_modified_response};
-use crate::api::{ApiError, AppState, parse_query};
-use crate::indicators_api::{analytics, policy_name, resolve_range, resolve_within};
-use crate::maps::{MapIndicator, MapRequest, Maps, MapsError};
+use crate::maps::MapRequest;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/api/v1/maps/{file}", get(map))
         .route("/api/v1/legend", get(legend))
-}
-
-impl From<MapsError> for ApiError {
-    fn from(e: MapsError) -> Self {
-        match e {
-            MapsError::Query(q) => q.into(),
-            MapsError::Busy(busy) => busy.into(),
-            other => {
-                tracing::error!(error = %other, "map failed");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error; the hub's log has the details",
-                )
-            }
-        }
-    }
-}
-
-fn maps(state: &AppState) -> Result<&Arc<Maps>, ApiError> {
-    state.maps.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "this hub serves no maps",
-        )
-    })
-}
-
-fn indicator_of(text: Option<&str>) -> Result<MapIndicator, ApiError> {
-    match text.filter(|t| !t.is_empty()) {
-        None => Ok(MapIndicator::Coverage),
-        Some(t) => MapIndicator::parse(t).ok_or_else(|| {
-            let known: Vec<&str> = MapIndicator::ALL.iter().map(|i| i.as_str()).collect();
-            ApiError::invalid(
-                "indicator",
-                format!("{t:?} is not one of {}", known.join(", ")),
-            )
-        }),
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,8 +42,8 @@ async fn map(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let analytics = analytics(&state)?;
-    let maps = maps(&state)?;
+    let analytics = state.analytics()?;
+    let maps = state.maps()?;
     let level = file
         .strip_suffix(".geojson")
         .and_then(|l| l.parse::<Level>().ok())
@@ -93,7 +54,7 @@ async fn map(
             ))
         })?;
     let q: MapParams = parse_query(raw)?;
-    let indicator = indicator_of(q.indicator.as_deref())?;
+    let indicator = map_indicator(q.indicator.as_deref())?;
     let snapshot = analytics.current();
     let range = resolve_range(analytics, q.period.as_deref(), None, None)?;
     let within = match resolve_within(&snapshot, "within", q.within.as_deref())? {
@@ -108,20 +69,8 @@ async fn map(
             ));
         }
     };
-    let zooms = welfare_geo::MapGeometry::zoom_range();
-    let zoom = match q.zoom.as_deref().filter(|z| !z.is_empty()) {
-        None => MapRequest::default_zoom(level),
-        Some(z) => z
-            .parse::<f64>()
-            .ok()
-            .filter(|z| z.is_finite())
-            .map(|z| {
-                z.floor()
-                    .clamp(f64::from(*zooms.start()), f64::from(*zooms.end())) as u8
-            })
-            .ok_or_else(|| ApiError::invalid("zoom", format!("{z:?} is not a zoom level")))?,
-    };
-    let policy = policy_name(analytics, &snapshot, q.policy.as_deref())?;
+    let zoom = zoom_of(q.zoom.as_deref(), MapRequest::default_zoom(level))?;
+    let policy = policy_names(analytics, &snapshot, q.policy.as_deref())?;
     let [policy] = <[String; 1]>::try_from(policy)
         .map_err(|_| ApiError::invalid("policy", "a map shows one policy"))?;
     let request = MapRequest {
@@ -149,7 +98,7 @@ struct LegendParams {
 
 async fn legend(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q: LegendParams = parse_query(raw)?;
-    let indicator = indicator_of(q.indicator.as_deref())?;
+    let indicator = map_indicator(q.indicator.as_deref())?;
     let mut r = Json(indicator.legend()).into_response();
     r.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -10,7 +10,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::ApiError;
+use super::error::ApiError;
 
 /// The page's files as the build script embedded them: (name, bytes).
 mod embedded {

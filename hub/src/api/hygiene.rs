@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
-use crate::api::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody};
 
 /// The longest request target (path and query) answered by the router; longer ones answer 414.
 /// hyper itself refuses targets over 65,534 bytes with an empty 414, so this stays below that, and

@@ -1,0 +1,257 @@
+//! The HTTP API: health, readiness, `/api/v1/…` and the map page. Every error is one JSON shape,
+//! `{"error": code, "message": text}`, with the matching status (`error`).
+//!
+//! Layout: this module holds the router, the state every handler reaches and the few answer
+//! writers several resources share; `error` the one error; `params` the shared query-string
+//! parameters; each resource has its own file (`health`, `areas`, `connectors`, `indicators`,
+//! `funds`, `query`, `maps`, `page`), which imports only from here, `error` and `params`;
+//! `hygiene` is the middleware every answer goes through.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use tower_http::trace::TraceLayer;
+use welfare_connectors::Secret;
+use welfare_queries::datafusion::arrow::array::RecordBatch;
+use welfare_queries::datafusion::arrow::datatypes::SchemaRef;
+use welfare_queries::output::{to_arrow_ipc, to_csv};
+use welfare_queries::{Output, QueryError, Snapshot};
+
+use crate::analytics::Analytics;
+use crate::answers::{self, Encoded};
+use crate::ingest::ConnectorEntry;
+use crate::maps::Maps;
+use crate::scheduler::Scheduler;
+use crate::store::Store;
+
+pub mod error;
+pub mod hygiene;
+pub mod page;
+pub mod params;
+
+mod areas;
+mod connectors;
+mod funds;
+mod health;
+mod indicators;
+mod maps;
+mod query;
+
+pub use error::{ApiError, ErrorBody};
+pub use params::Format;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// Runs connectors; `None` when the hub serves without pulling.
+    pub scheduler: Option<Scheduler>,
+    /// The connectors as configured.
+    pub connectors: Arc<Vec<ConnectorEntry>>,
+    /// The bearer token that changing requests must carry; `None` refuses every change.
+    pub token: Option<Secret>,
+    /// The analytics snapshot; `None` serves no indicators (answers 503).
+    pub analytics: Option<Arc<Analytics>>,
+    /// Coverage maps; `None` serves no maps (answers 503).
+    pub maps: Option<Arc<Maps>>,
+    /// A directory to serve the map page from; `None` serves the page built into the binary.
+    pub web_dir: Option<std::path::PathBuf>,
+}
+
+impl AppState {
+    /// A read-only state over a store: no connectors, no token.
+    pub fn read_only(store: Store) -> Self {
+        AppState {
+            store,
+            scheduler: None,
+            connectors: Arc::new(Vec::new()),
+            token: None,
+            analytics: None,
+            maps: None,
+            web_dir: None,
+        }
+    }
+
+    /// The analytics, or a 503 when this hub serves none.
+    pub fn analytics(&self) -> Result<&Arc<Analytics>, ApiError> {
+        self.analytics
+            .as_ref()
+            .ok_or_else(|| ApiError::unavailable("this hub serves no analytics"))
+    }
+
+    /// The maps, or a 503 when this hub serves none.
+    pub fn maps(&self) -> Result<&Arc<Maps>, ApiError> {
+        self.maps
+            .as_ref()
+            .ok_or_else(|| ApiError::unavailable("this hub serves no maps"))
+    }
+
+    /// Checks the request carries the configured bearer token (compared in constant time).
+    pub fn require_token(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        if self.token.is_none() {
+            return Err(ApiError::unauthorized(
+                "this hub has no API token configured (see api.token_env); this request is refused",
+            ));
+        }
+        if self.authorized(headers)? {
+            Ok(())
+        } else {
+            Err(ApiError::unauthorized(
+                "this request needs the API token: send Authorization: Bearer <token>",
+            ))
+        }
+    }
+
+    /// Whether the request carries the configured token: `false` without an `Authorization` header
+    /// (an anonymous caller), an error for a wrong or malformed one (never silently read as
+    /// anonymous).
+    pub fn authorized(&self, headers: &HeaderMap) -> Result<bool, ApiError> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Ok(false);
+        };
+        let Some(token) = &self.token else {
+            return Err(ApiError::unauthorized(
+                "this hub has no API token configured (see api.token_env); send no Authorization",
+            ));
+        };
+        let given = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <token>"))?;
+        let expected = token.expose().as_bytes();
+        let given = given.trim().as_bytes();
+        let same = expected.len() == given.len()
+            && expected
+                .iter()
+                .zip(given)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if same {
+            Ok(true)
+        } else {
+            Err(ApiError::unauthorized("the bearer token is not valid"))
+        }
+    }
+}
+
+/// The whole service: every resource's routes, the page for any other path, the hygiene layers.
+pub fn router(state: AppState) -> Router {
+    let page = page::page_service(state.web_dir.as_deref());
+    let api = Router::new()
+        .merge(health::routes())
+        .merge(areas::routes())
+        .merge(connectors::routes())
+        .merge(indicators::routes())
+        .merge(funds::routes())
+        .merge(query::routes())
+        .merge(maps::routes());
+    // Any other path is the page's (whose unknown files are a JSON 404).
+    let api = api
+        .fallback_service(page)
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        });
+    hygiene::layered(api.with_state(state)).layer(TraceLayer::new_for_http())
+}
+
+/// Marks an answer with the snapshot version it was computed from (`X-Snapshot-Version`).
+pub fn snapshot_header(response: &mut Response, snapshot: &Snapshot) {
+    if let Ok(v) = HeaderValue::from_str(&snapshot.version.to_string()) {
+        response.headers_mut().insert("x-snapshot-version", v);
+    }
+}
+
+/// A JSON envelope from its fields.
+pub fn envelope(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, serde_json::Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), v.clone()))
+        .collect()
+}
+
+/// Encodes a table in the asked format: JSON (`meta` becomes the envelope around `rows`), CSV
+/// (UTF-8 with a BOM, so Excel shows Thai; downloaded as `name.csv`) or an Arrow IPC stream.
+pub fn table_answer(
+    format: Format,
+    version: u64,
+    name: &str,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    json_rows: impl FnOnce() -> Result<Vec<serde_json::Value>, QueryError>,
+    mut meta: serde_json::Map<String, serde_json::Value>,
+) -> Result<Encoded, ApiError> {
+    Ok(match format {
+        Format::Json => {
+            let rows = json_rows()?;
+            meta.insert("snapshot".into(), version.into());
+            meta.insert("count".into(), rows.len().into());
+            meta.insert("rows".into(), serde_json::Value::Array(rows));
+            Encoded::json(json_bytes(&serde_json::Value::Object(meta))?)
+        }
+        Format::Csv => Encoded::new(to_csv(&schema, batches)?, "text/csv; charset=utf-8")
+            .with_disposition(format!("attachment; filename=\"{name}.csv\"")),
+        Format::Arrow => Encoded::new(
+            to_arrow_ipc(&schema, batches)?,
+            "application/vnd.apache.arrow.stream",
+        ),
+    })
+}
+
+/// A JSON answer's bytes.
+pub fn json_bytes(value: &serde_json::Value) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| {
+        tracing::error!(error = %e, "an answer could not be written as JSON");
+        ApiError::internal()
+    })
+}
+
+/// [`table_answer`] of an indicator output, off the async threads (a country-wide table is MBs of
+/// JSON).
+pub async fn output_answer(
+    format: Format,
+    version: u64,
+    name: String,
+    output: Output,
+    meta: serde_json::Map<String, serde_json::Value>,
+) -> Result<Encoded, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let batch = output.to_batch()?;
+        table_answer(
+            format,
+            version,
+            &name,
+            batch.schema(),
+            std::slice::from_ref(&batch),
+            || Ok(output.to_json_rows()),
+            meta,
+        )
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "encoding an answer failed");
+        ApiError::internal()
+    })?
+}
+
+/// The answer to `key` from the snapshot the request resolved against: a 304 when the client holds
+/// it, the cached answer, or `compute`'s (admitted a few at a time; see [`crate::answers`]).
+pub async fn cached<F, Fut>(
+    analytics: &Analytics,
+    headers: &HeaderMap,
+    snapshot: &Snapshot,
+    key: String,
+    compute: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Encoded, ApiError>>,
+{
+    answers::respond(&analytics.answers, headers, snapshot.version, &key, compute).await
+}

@@ -1,0 +1,103 @@
+//! `POST /api/v1/query` with `{"sql": "SELECT …"}`: read-only SQL over the snapshot's tables.
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use welfare_queries::AnswerFormat;
+
+use super::error::ApiError;
+use super::params::{Format, format_of, parse_query};
+use super::{AppState, snapshot_header};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/query", post(query))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryBody {
+    sql: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryParams {
+    format: Option<String>,
+}
+
+/// `POST /api/v1/query` with `{"sql": "SELECT …"}`: read-only SQL over the snapshot's tables,
+/// within the snapshot's limits (statement size and depth, time, memory, rows, answer bytes, a few
+/// at once). The answer is computed and encoded on the query's own threads; `truncated` (and
+/// `X-Rows-Truncated`) says when rows were cut at the row or byte cap.
+async fn query(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let q: QueryParams = parse_query(raw)?;
+    let format = match format_of(q.format.as_deref())? {
+        Format::Json => AnswerFormat::Json,
+        Format::Csv => AnswerFormat::Csv,
+        Format::Arrow => AnswerFormat::Arrow,
+    };
+    let body: QueryBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("send {{\"sql\": \"SELECT …\"}}: {e}"),
+        )
+    })?;
+    let analytics = state.analytics()?;
+    let snapshot = analytics.current();
+    let answer = match snapshot.user_answer(&body.sql, format).await {
+        Ok(a) => a,
+        Err(e) => return Err(ApiError::user_query(e)),
+    };
+    let truncated = answer.truncated;
+    let mut response = match answer.format {
+        AnswerFormat::Json => {
+            let limits = &snapshot.limits;
+            let head = serde_json::json!({
+                "truncated": truncated,
+                "max_rows": limits.max_rows,
+                "max_bytes": limits.max_answer_bytes,
+                "snapshot": snapshot.version,
+                "count": answer.rows,
+            })
+            .to_string();
+            // The rows come encoded: the envelope is written around them.
+            let mut out = Vec::with_capacity(head.len() + answer.body.len() + 10);
+            out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+            out.extend_from_slice(b",\"rows\":");
+            out.extend_from_slice(&answer.body);
+            out.push(b'}');
+            ([(header::CONTENT_TYPE, "application/json")], out).into_response()
+        }
+        AnswerFormat::Csv => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"query.csv\"",
+                ),
+            ],
+            answer.body,
+        )
+            .into_response(),
+        AnswerFormat::Arrow => (
+            [(header::CONTENT_TYPE, "application/vnd.apache.arrow.stream")],
+            answer.body,
+        )
+            .into_response(),
+    };
+    snapshot_header(&mut response, &snapshot);
+    if truncated {
+        response
+            .headers_mut()
+            .insert("x-rows-truncated", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
