@@ -9,7 +9,6 @@ pub mod demo;
 pub mod geography;
 pub mod ingest;
 pub mod maps;
-pub mod pull;
 pub mod scheduler;
 pub mod server;
 pub mod store;
