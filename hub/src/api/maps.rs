@@ -176,7 +176,7 @@ async fn legend(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::maps::MapIndicator;
+    use welfare_queries::maps::MapIndicator;
 
     #[test]
     fn etags_differ_by_request_and_version_and_match_weakly() {
