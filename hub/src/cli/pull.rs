@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
-use welfare_hub::app::Hub;
+use welfare_hub::app::Pipeline;
 use welfare_hub::config::Config;
 use welfare_hub::ingest::RunResult;
 use welfare_hub::scheduler::Scheduler;
@@ -32,7 +32,8 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
         config.database_url = url;
     }
     let store = super::open_store(&config.database_url).await?;
-    let hub = Hub::open(&config, store, Vec::new()).await?;
+    // Only the store and the connectors: pulling needs no analytics snapshot and no map geometry.
+    let hub = Pipeline::open(&config, store, Vec::new()).await?;
     let ids: Vec<String> = if args.all {
         hub.entries
             .iter()
