@@ -75,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
     // The nightly pull.
     let started = Instant::now();
     let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
-    let mut tasks = welfare_hub::pull::run_many(&hub, &ids, "bench");
+    let mut tasks = hub.scheduler.run_many(&ids, "bench");
     let mut durations = Vec::with_capacity(entries.len());
     let mut rows = 0;
     let mut failed = 0;

@@ -1,5 +1,5 @@
-//! Assembling a running hub from configuration: the store, the connectors, the ingestor, the
-//! scheduler and the API state.
+//! Assembling a running hub from configuration: the pipeline that pulls (the store, the connectors,
+//! the ingestor, the scheduler) and, for serving, the analytics snapshot, the maps and the API state.
 
 use std::sync::Arc;
 
@@ -24,22 +24,18 @@ pub enum HubError {
     Analytics(#[from] AnalyticsError),
 }
 
-/// A hub ready to pull and serve.
+/// What pulling needs and nothing more: the store, the connectors, the ingestor and the scheduler.
+/// `welfare-hub pull` opens only this; it builds no analytics snapshot and no map geometry.
 #[derive(Debug)]
-pub struct Hub {
+pub struct Pipeline {
     pub store: Store,
     pub ingestor: Arc<Ingestor>,
     pub scheduler: Scheduler,
     pub entries: Arc<Vec<ConnectorEntry>>,
     pub connectors: Vec<(ConnectorEntry, Arc<dyn Connector>)>,
-    pub token: Option<Secret>,
-    pub analytics: Arc<Analytics>,
-    pub maps: Arc<crate::maps::Maps>,
-    /// Where the map page is read from; `None` serves the page built into the binary.
-    pub web_dir: Option<std::path::PathBuf>,
 }
 
-impl Hub {
+impl Pipeline {
     /// Builds every configured connector (plus `extra`, e.g. the demo's), records them in the store,
     /// marks runs a previous process left unfinished as failed, and prepares the scheduler. A connector
     /// that cannot be built (a missing secret, a bad mapping) stops start-up with its id and reason.
@@ -47,7 +43,7 @@ impl Hub {
         config: &Config,
         store: Store,
         extra: Vec<ConnectorEntry>,
-    ) -> Result<Hub, HubError> {
+    ) -> Result<Pipeline, HubError> {
         let mut entries = config.connectors.clone();
         entries.extend(extra);
         validate_entries(&entries).map_err(HubError::Config)?;
@@ -75,6 +71,50 @@ impl Hub {
             );
         }
         let ingestor = Arc::new(Ingestor::new(store.clone(), config.validation.clone()).await?);
+        let runner = Arc::new(IngestRunner::new(ingestor.clone(), connectors.clone()));
+        let scheduler =
+            Scheduler::new(runner, &entries, config.scheduler.clone(), Clock::default())
+                .map_err(HubError::Config)?;
+        Ok(Pipeline {
+            store,
+            ingestor,
+            scheduler,
+            entries: Arc::new(entries),
+            connectors,
+        })
+    }
+}
+
+/// A hub ready to pull and serve: the pipeline, the analytics snapshot (built here, from the
+/// store), the maps (whose geometry is built on first use or when serving starts) and the token.
+#[derive(Debug)]
+pub struct Hub {
+    pub store: Store,
+    pub ingestor: Arc<Ingestor>,
+    pub scheduler: Scheduler,
+    pub entries: Arc<Vec<ConnectorEntry>>,
+    pub connectors: Vec<(ConnectorEntry, Arc<dyn Connector>)>,
+    pub token: Option<Secret>,
+    pub analytics: Arc<Analytics>,
+    pub maps: Arc<crate::maps::Maps>,
+    /// Where the map page is read from; `None` serves the page built into the binary.
+    pub web_dir: Option<std::path::PathBuf>,
+}
+
+impl Hub {
+    /// Opens the pipeline (`Pipeline::open`), then builds the analytics snapshot from the store.
+    pub async fn open(
+        config: &Config,
+        store: Store,
+        extra: Vec<ConnectorEntry>,
+    ) -> Result<Hub, HubError> {
+        let Pipeline {
+            store,
+            ingestor,
+            scheduler,
+            entries,
+            connectors,
+        } = Pipeline::open(config, store, extra).await?;
         let analytics = Analytics::open(
             store.clone(),
             config.analytics.clone(),
@@ -82,10 +122,6 @@ impl Hub {
             ingestor.changes(),
         )
         .await?;
-        let runner = Arc::new(IngestRunner::new(ingestor.clone(), connectors.clone()));
-        let scheduler =
-            Scheduler::new(runner, &entries, config.scheduler.clone(), Clock::default())
-                .map_err(HubError::Config)?;
         let token = match std::env::var(&config.api.token_env) {
             Ok(t) if !t.is_empty() => Some(Secret::new(t)),
             _ => {
@@ -103,7 +139,7 @@ impl Hub {
             store,
             ingestor,
             scheduler,
-            entries: Arc::new(entries),
+            entries,
             connectors,
             token,
             analytics,

@@ -11,7 +11,6 @@ pub mod geography;
 pub mod ingest;
 pub mod logging;
 pub mod maps;
-pub mod pull;
 pub mod scheduler;
 pub mod server;
 pub mod store;

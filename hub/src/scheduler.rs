@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use welfare_connectors::Connector;
 use welfare_connectors::mapping::bangkok;
 
@@ -319,6 +319,22 @@ impl Scheduler {
             this.inner.running.lock().expect("lock").remove(&id);
             results
         }))
+    }
+
+    /// Starts each connector of `ids` once (with retries), keeping to the concurrency limit; each
+    /// task ends with the connector's id and its attempts (`welfare-hub pull`, the demo's first load).
+    pub fn run_many(&self, ids: &[String], trigger: &str) -> JoinSet<(String, Vec<RunResult>)> {
+        let mut tasks = JoinSet::new();
+        for id in ids {
+            let scheduler = self.clone();
+            let id = id.clone();
+            let trigger = trigger.to_string();
+            tasks.spawn(async move {
+                let results = scheduler.run_with_retries(&id, &trigger).await;
+                (id, results)
+            });
+        }
+        tasks
     }
 
     /// Runs a connector until it succeeds, fails permanently or uses its attempts, waiting a capped,

@@ -7,6 +7,7 @@
 pub mod error;
 pub mod guard;
 pub mod indicators;
+pub mod maps;
 pub mod output;
 pub mod policy;
 pub mod snapshot;

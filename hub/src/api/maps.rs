@@ -106,3 +106,32 @@ async fn legend(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     );
     Ok(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use welfare_queries::maps::MapIndicator;
+
+    #[test]
+    fn etags_differ_by_request_and_version_and_match_weakly() {
+        let request = |zoom| MapRequest {
+            level: Level::Province,
+            indicator: MapIndicator::Coverage,
+            within: None,
+            period: welfare_model::Period::new(2026, 10).unwrap(),
+            policy: "codi-1-1".into(),
+            zoom,
+        };
+        let a = etag_of(1, &request(5));
+        assert_eq!(a, etag_of(1, &request(5)));
+        assert_ne!(a, etag_of(2, &request(5)));
+        assert_ne!(a, etag_of(1, &request(6)));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&format!("\"x\", {}", a.trim_start_matches("W/"))).unwrap(),
+        );
+        assert!(not_modified(&headers, &a));
+        assert!(!not_modified(&headers, &etag_of(2, &request(5))));
+    }
+}

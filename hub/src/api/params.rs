@@ -9,7 +9,7 @@ use welfare_queries::{Range, Rollup, Snapshot};
 
 use super::error::ApiError;
 use crate::analytics::Analytics;
-use crate::maps::MapIndicator;
+use welfare_queries::maps::MapIndicator;
 
 /// Parses the query string into `T`, whose `deny_unknown_fields` turns a misspelt parameter into a 400
 /// that names it.

@@ -1,4 +1,5 @@
-//! The real `welfare-hub` binary: `demo` serving on port 0, `serve`, and `geography import`.
+//! The real `welfare-hub` binary: `demo` serving on port 0, `serve`, `geography import`, and `pull`
+//! without the analytics snapshot.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -485,5 +486,84 @@ async fn geography_import_is_checked_and_idempotent() -> anyhow::Result<()> {
     let (ok, _, err) = run(import(missing)).await?;
     assert!(!ok);
     assert!(err.contains("province.csv"), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn pull_stores_a_three_row_file_without_building_the_snapshot() -> anyhow::Result<()> {
+    use welfare_model::fund::Fund;
+    use welfare_model::{AreaCode, FundId, FundKind};
+    // A store that already holds the whole geography and a registered fund.
+    let db = welfare_tests::TestDb::sqlite_with_geography().await?;
+    let fund = Fund {
+        id: FundId::parse("F500101")?,
+        name_th: "กองทุนสวัสดิการชุมชนตำบลศรีภูมิ".into(),
+        name_en: None,
+        kind: FundKind::CommunityWelfare,
+        tambon: AreaCode::parse("500101")?,
+        municipality: None,
+        registered_on: None,
+    };
+    db.store.upsert_funds(&[fund], "test").await?;
+    let dir = tempfile::tempdir()?;
+    let report = dir.path().join("report.csv");
+    std::fs::write(
+        &report,
+        "fund_id,period,members_total\nF500101,2025-08,100\nF500101,2025-09,101\nF500101,2025-10,103\n",
+    )?;
+    let config = dir.path().join("hub.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"{}\"\n\n[[connectors]]\nid = \"three\"\nkind = \"file\"\nlocation = \"{}\"\n",
+            db.url,
+            report.display()
+        ),
+    )?;
+    let output = Command::new(hub_binary()?)
+        .args(["pull", "--connector", "three", "--config"])
+        .arg(&config)
+        // Info logs: the run's own line, and the snapshot's if one were built.
+        .env("WELFARE_HUB_LOG", "info")
+        .env("WELFARE_HUB_LOG_FORMAT", "text")
+        .output()
+        .await?;
+    let out = String::from_utf8(output.stdout)?;
+    let err = String::from_utf8(output.stderr)?;
+    assert_eq!(output.status.code(), Some(0), "{out}\n{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "three: 3 new, 0 revised, 0 unchanged, 0 quarantined",
+            "Pulled 1 connectors: 3 new rows, 0 revised, 0 unchanged, 0 quarantined; 0 failed (0 refused)",
+        ],
+        "{err}"
+    );
+    assert!(err.contains("run succeeded"), "{err}");
+    assert!(
+        !err.contains("analytics snapshot"),
+        "pull built the analytics snapshot: {err}"
+    );
+    assert!(
+        !err.contains("map geometry"),
+        "pull built map geometry: {err}"
+    );
+    let members: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT period, members_total FROM summaries WHERE fund_id = 'F500101' ORDER BY period",
+    )
+    .fetch_all(db.store.pool())
+    .await?;
+    assert_eq!(
+        members,
+        [
+            ("2025-08".to_string(), 100),
+            ("2025-09".to_string(), 101),
+            ("2025-10".to_string(), 103),
+        ]
+    );
+    let runs = db.store.runs(Some("three"), 10).await?;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, welfare_hub::store::RunStatus::Succeeded);
+    assert_eq!(runs[0].trigger, "manual");
     Ok(())
 }

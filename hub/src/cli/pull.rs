@@ -1,29 +1,72 @@
-//! Pulling many connectors now, with a progress bar: `welfare-hub pull` and the demo's first load.
+//! `welfare-hub pull`: pulling connectors now, with a progress bar (also the demo's first load).
 
 use std::fmt::Write as _;
 
+use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
-use tokio::task::JoinSet;
+use welfare_hub::app::Pipeline;
+use welfare_hub::config::Config;
+use welfare_hub::ingest::RunResult;
+use welfare_hub::scheduler::Scheduler;
+use welfare_hub::store::{RunCounts, RunStatus};
 use welfare_model::thai::quoted;
 
-use crate::app::Hub;
-use crate::ingest::RunResult;
-use crate::store::{RunCounts, RunStatus};
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Every enabled connector.
+    #[arg(long, conflicts_with = "connector")]
+    all: bool,
+    /// A connector id (repeatable).
+    #[arg(long, value_name = "ID")]
+    connector: Vec<String>,
+    /// Re-read each source whole, regardless of its saved cursor (after fixing a registry
+    /// problem, say); unchanged rows stay unchanged.
+    #[arg(long)]
+    full: bool,
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
 
-/// Starts each connector of `ids` once (with retries) on the hub's scheduler, which keeps to its
-/// concurrency limit; each task ends with the connector's id and its attempts.
-pub fn run_many(hub: &Hub, ids: &[String], trigger: &str) -> JoinSet<(String, Vec<RunResult>)> {
-    let mut tasks = JoinSet::new();
-    for id in ids {
-        let scheduler = hub.scheduler.clone();
-        let id = id.clone();
-        let trigger = trigger.to_string();
-        tasks.spawn(async move {
-            let results = scheduler.run_with_retries(&id, &trigger).await;
-            (id, results)
-        });
+pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
+    if let Some(url) = args.database_url {
+        config.database_url = url;
     }
-    tasks
+    let store = super::open_store(&config.database_url).await?;
+    // Only the store and the connectors: pulling needs no analytics snapshot and no map geometry.
+    let hub = Pipeline::open(&config, store, Vec::new()).await?;
+    let ids: Vec<String> = if args.all {
+        hub.entries
+            .iter()
+            .filter(|e| e.enabled)
+            .map(|e| e.id.clone())
+            .collect()
+    } else {
+        for id in &args.connector {
+            if !hub.scheduler.knows(id) {
+                bail!("no connector {id} in the configuration");
+            }
+        }
+        args.connector
+    };
+    if ids.is_empty() {
+        bail!("nothing to pull: name --connector ID or --all (and configure [[connectors]])");
+    }
+    if args.full {
+        // The cursor is forgotten before the run; if the run fails, the next one reads the
+        // whole source again too, which stores nothing twice.
+        for id in &ids {
+            hub.store.clear_cursor(id).await?;
+        }
+    }
+    let trigger = if args.full { "manual (full)" } else { "manual" };
+    let failed = pull_all(&hub.scheduler, &ids, trigger, Detail::EveryConnector).await;
+    if failed > 0 {
+        bail!(
+            "{failed} of {} connectors failed or had their source refused; see their runs",
+            ids.len()
+        );
+    }
+    Ok(())
 }
 
 /// How much `pull_all` prints per connector.
@@ -37,7 +80,7 @@ pub enum Detail {
 
 /// The lines of one connector's summary: its last attempt's counts, unrecognised columns with their
 /// headings, or the refusal or failure with its reason.
-pub fn connector_summary(id: &str, result: Option<&RunResult>) -> String {
+fn connector_summary(id: &str, result: Option<&RunResult>) -> String {
     let mut out = String::new();
     match result {
         None => {
@@ -77,7 +120,12 @@ pub fn connector_summary(id: &str, result: Option<&RunResult>) -> String {
 
 /// Runs each connector of `ids` once (with retries), `scheduler.concurrency` at a time, and prints a
 /// summary. Returns how many ended failed (a refused source is a failed run).
-pub async fn pull_all(hub: &Hub, ids: &[String], trigger: &str, detail: Detail) -> usize {
+pub async fn pull_all(
+    scheduler: &Scheduler,
+    ids: &[String],
+    trigger: &str,
+    detail: Detail,
+) -> usize {
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         ProgressBar::new(ids.len() as u64)
     } else {
@@ -91,7 +139,7 @@ pub async fn pull_all(hub: &Hub, ids: &[String], trigger: &str, detail: Detail) 
     let mut lines: Vec<(String, String)> = Vec::new();
     let mut failed = Vec::new();
     let mut refused = 0;
-    let mut runs = run_many(hub, ids, trigger);
+    let mut runs = scheduler.run_many(ids, trigger);
     while let Some(joined) = runs.join_next().await {
         let (id, results) = match joined {
             Ok(done) => done,

@@ -1,0 +1,75 @@
+//! The command line's definitions (clap), logging, and one module per command. Only `serve` and
+//! `demo` build the analytics snapshot and the map geometry; the other commands open the store (and,
+//! for `pull`, the connectors) only.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use welfare_hub::config::Config;
+use welfare_hub::store::{Store, redact_url};
+
+mod demo;
+mod geography;
+mod pull;
+mod quarantine;
+mod serve;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "welfare-hub",
+    version,
+    about = "Welfare Hub: federates Thailand's community welfare funds"
+)]
+pub struct Cli {
+    /// Configuration file (TOML); default: welfare-hub.toml in the working directory, if present.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API and pages.
+    Serve(serve::Args),
+    /// Fresh demo: import the geography, generate funds and ten years of reports, then serve.
+    Demo(demo::Args),
+    /// Pull connectors now, once each (with retries for transient failures), showing progress.
+    Pull(pull::Args),
+    /// Rows put aside by ingestion, with where they were and why.
+    Quarantine {
+        #[command(subcommand)]
+        command: quarantine::Command,
+    },
+    /// Reference geography.
+    Geography {
+        #[command(subcommand)]
+        command: geography::Command,
+    },
+}
+
+/// Loads the configuration, starts logging and runs the command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    init_logging(&config);
+    match cli.command {
+        Command::Serve(args) => serve::run(config, args).await,
+        Command::Demo(args) => demo::run(config, args).await,
+        Command::Pull(args) => pull::run(config, args).await,
+        Command::Quarantine { command } => quarantine::run(config, command).await,
+        Command::Geography { command } => geography::run(config, command).await,
+    }
+}
+
+fn init_logging(config: &Config) {
+    welfare_hub::logging::init(config);
+}
+
+/// Opens the store at `url`, naming it (without its password) when it cannot be opened.
+async fn open_store(url: &str) -> anyhow::Result<Store> {
+    tracing::info!(database = %redact_url(url), "opening store");
+    Store::open(url)
+        .await
+        .with_context(|| format!("cannot open the store at {}", redact_url(url)))
+}
