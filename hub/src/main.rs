@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use welfare_connectors::simulator::DemoConfig;
 use welfare_hub::app::Hub;
 use welfare_hub::config::{Config, LogFormat};
 use welfare_hub::store::{Backend, Store, redact_url};
 use welfare_hub::{demo, geography, pull, server};
 use welfare_model::Period;
+use welfare_simulator::DemoConfig;
 
 #[derive(Debug, Parser)]
 #[command(
