@@ -8,11 +8,11 @@
 //! - [`redact`]: credentials masked in any text the hub shows or keeps.
 //! - [`config`]: the configuration of a source, tagged by kind, which builds its connector.
 //! - one module per kind: [`file`], [`http_json`], [`sql`].
-//! - [`simulator`]: stand-ins for the fund systems (demo data, report files, APIs, a bookkeeping
-//!   database) for the demo, tests and benchmarks.
+//! - `compliance` (cargo feature `compliance`): the compliance test every kind passes, run by the
+//!   integration tests on every kind against the simulator (crate `welfare-simulator`).
 
 pub mod batch;
-#[cfg(test)]
+#[cfg(feature = "compliance")]
 pub mod compliance;
 pub mod config;
 pub mod file;
@@ -20,7 +20,6 @@ pub mod http_json;
 pub mod mapping;
 pub mod pipeline;
 pub mod redact;
-pub mod simulator;
 pub mod source;
 pub mod sql;
 

@@ -31,7 +31,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::Value as Json;
-use welfare_connectors::simulator::{DemoConfig, DemoData};
 use welfare_geo::Bundle;
 use welfare_model::{Level, Period};
 use welfare_queries::datafusion::arrow::array::{
@@ -46,6 +45,7 @@ use welfare_queries::{
     AreaRow, FundRow, IndicatorQuery, Policy, Range, RiskThresholds, Rollup, SandboxLimits,
     Snapshot, SummaryRow, Tables, TablesBuilder, indicators, sql,
 };
+use welfare_simulator::{DemoConfig, DemoData};
 
 /// Parquet row groups of DuckDB's own default size, so both of its threads get work.
 const ROW_GROUP_ROWS: usize = 122_880;

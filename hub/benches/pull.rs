@@ -11,14 +11,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use welfare_connectors::SourceConfig;
-use welfare_connectors::simulator::api::{FundApi, fund_config, start};
-use welfare_connectors::simulator::{DemoConfig, DemoData};
 use welfare_geo::Bundle;
 use welfare_hub::app::Hub;
 use welfare_hub::config::Config;
 use welfare_hub::ingest::ConnectorEntry;
 use welfare_hub::store::{RunStatus, Store};
 use welfare_model::Period;
+use welfare_simulator::api::{FundApi, fund_config, start};
+use welfare_simulator::{DemoConfig, DemoData};
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;

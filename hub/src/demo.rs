@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 
 use welfare_connectors::SourceConfig;
 use welfare_connectors::file::FileConfig;
-use welfare_connectors::simulator::api::{ApiHandle, FundApi};
-use welfare_connectors::simulator::bookkeeping::{self, Bookkeeping};
-use welfare_connectors::simulator::reports::{self, CsvEncoding, CsvStyle, XlsxStyle};
-use welfare_connectors::simulator::{DemoConfig, DemoData, TambonInfo};
 use welfare_geo::Bundle;
 use welfare_model::{Level, Period, Summary};
+use welfare_simulator::api::{ApiHandle, FundApi};
+use welfare_simulator::bookkeeping::{self, Bookkeeping};
+use welfare_simulator::reports::{self, CsvEncoding, CsvStyle, XlsxStyle};
+use welfare_simulator::{DemoConfig, DemoData, TambonInfo};
 
 use crate::ingest::ConnectorEntry;
 use crate::store::{StockTotals, Store, StoreError};
@@ -166,7 +166,7 @@ pub async fn prepare(
     ));
 
     // Every other fund's own API.
-    let (addr, api) = welfare_connectors::simulator::api::start(FundApi::from_demo(data.clone()))
+    let (addr, api) = welfare_simulator::api::start(FundApi::from_demo(data.clone()))
         .await
         .map_err(|e| sources_error(format!("fund API simulator: {e}")))?;
     for (i, plan) in data.funds.iter().enumerate() {
@@ -177,7 +177,7 @@ pub async fn prepare(
         let id = plan.fund.id.as_str();
         entries.push(entry(
             format!("api-{id}"),
-            SourceConfig::HttpJson(welfare_connectors::simulator::api::fund_config(addr, id)),
+            SourceConfig::HttpJson(welfare_simulator::api::fund_config(addr, id)),
         ));
     }
     Ok(DemoSources {

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use welfare_connectors::simulator::reports::THAI_MONTH_ABBREVIATIONS;
 use welfare_model::period::{ENGLISH_MONTHS, THAI_MONTHS};
+use welfare_simulator::reports::THAI_MONTH_ABBREVIATIONS;
 
 /// Where the corpus lives in the repository.
 pub fn corpus_dir() -> PathBuf {

@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use welfare_connectors::simulator::DemoConfig;
 use welfare_hub::app::Hub;
 use welfare_hub::config::Config;
 use welfare_hub::store::{Backend, redact_url};
 use welfare_hub::{demo, geography};
 use welfare_model::Period;
+use welfare_simulator::DemoConfig;
 
 use super::pull::{Detail, pull_all};
 

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use sqlx::Row;
 use welfare_connectors::SourceConfig;
-use welfare_connectors::simulator::api::{Fault, FaultKind, FundApi, fund_config, start};
 use welfare_hub::app::Hub;
 use welfare_hub::config::Config;
 use welfare_hub::ingest::ConnectorEntry;
 use welfare_hub::store::RunStatus;
 use welfare_model::fund::Fund;
 use welfare_model::{AreaCode, FundId, FundKind, Money, Period, Summary};
+use welfare_simulator::api::{Fault, FaultKind, FundApi, fund_config, start};
 use welfare_tests::{TestDb, hub_binary};
 
 /// Twelve months of a small fund, 2025.
@@ -175,7 +175,7 @@ async fn a_hub_killed_mid_run_commits_nothing_and_the_rerun_neither_loses_nor_do
             "\n[[connectors]]\nid = \"api-{id}\"\nkind = \"http_json\"\nurl = \"http://{addr}/funds/{id}/summaries\"\nsince_param = \"updated_since\"\ncursor_field = \"updated_at\"\n[connectors.pagination]\nkind = \"page\"\nparam = \"page\"\nsize_param = \"per_page\"\nsize = 5\n[connectors.fields]\n",
             id = f.id
         ));
-        for (canonical, source) in welfare_connectors::simulator::api::fields() {
+        for (canonical, source) in welfare_simulator::api::fields() {
             toml.push_str(&format!("{canonical} = \"{source}\"\n"));
         }
     }

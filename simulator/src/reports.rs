@@ -18,7 +18,7 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 use welfare_model::summary::{MEASURES, MeasureValue};
 use welfare_model::{Money, Period, Summary};
 
-use crate::mapping::{ALIASES, bangkok};
+use welfare_connectors::mapping::{bangkok, canonical_heading};
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -70,12 +70,7 @@ pub struct Table {
 
 /// The column name a clerk writes for a canonical field: its first Thai alias.
 pub fn thai_name(canonical: &str) -> &'static str {
-    ALIASES
-        .iter()
-        .find(|(name, _)| *name == canonical)
-        .and_then(|(_, aliases)| aliases.first())
-        .copied()
-        .unwrap_or_else(|| panic!("no alias for {canonical}"))
+    canonical_heading(canonical).unwrap_or_else(|| panic!("no alias for {canonical}"))
 }
 
 const REPORTED_AT: &str = "reported_at";
@@ -557,7 +552,7 @@ mod tests {
     use welfare_model::FundId;
 
     use super::*;
-    use crate::mapping::{FieldMapping, Target};
+    use welfare_connectors::mapping::{FieldMapping, Target};
 
     fn row(fund: &str, period: &str) -> Summary {
         let mut s = Summary::new(FundId::parse(fund).unwrap(), Period::parse(period).unwrap());

@@ -53,9 +53,9 @@ use tokio::task::JoinHandle;
 use welfare_model::summary::{MEASURES, MeasureValue};
 use welfare_model::{Money, Summary};
 
-use super::DemoData;
-use crate::http_json::{HttpJsonConfig, Pagination, base64};
-use crate::mapping::bangkok;
+use crate::DemoData;
+use welfare_connectors::http_json::{HttpJsonConfig, Pagination, base64};
+use welfare_connectors::mapping::bangkok;
 
 /// Canonical field → the simulated fund system's field name.
 const FIELD_NAMES: &[(&str, &str)] = &[
@@ -801,9 +801,9 @@ mod tests {
     use welfare_model::{FundId, Money, Period};
 
     use super::*;
-    use crate::batch::from_batch;
-    use crate::simulator::{DemoConfig, TambonInfo};
-    use crate::source::Connector;
+    use crate::{DemoConfig, TambonInfo};
+    use welfare_connectors::batch::from_batch;
+    use welfare_connectors::source::Connector;
 
     fn http() -> reqwest::Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -832,7 +832,7 @@ mod tests {
     }
 
     fn tambons(n: usize) -> Vec<TambonInfo> {
-        crate::simulator::demo_data::test_tambons(n)
+        crate::demo_data::test_tambons(n)
     }
 
     #[tokio::test]

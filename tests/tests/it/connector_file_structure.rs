@@ -3,11 +3,11 @@
 use std::path::Path;
 
 use rust_xlsxwriter::{Format, Workbook as XlsxWriter};
-use welfare_model::Money;
+use welfare_model::{FundId, Money, Period};
 
-use super::*;
-use crate::batch::from_batch;
-use crate::source::UnrecognisedColumn;
+use welfare_connectors::batch::from_batch;
+use welfare_connectors::file::*;
+use welfare_connectors::{Connector, ConnectorError, Pull, UnrecognisedColumn};
 
 fn source() -> String {
     "connector:test".into()
@@ -415,7 +415,14 @@ async fn workbooks_that_cannot_be_trusted() {
         m,
         "r.xlsx is not an XLSX workbook (not a zip file): is it a CSV? set format = \"csv\""
     );
-    let not_a_workbook = xlsx::tests::stored_zip(&[("word/document.xml", b"<w/>")]);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(
+        "word/document.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    std::io::Write::write_all(&mut zip, b"<w/>").unwrap();
+    let not_a_workbook = zip.finish().unwrap().into_inner();
     assert_eq!(
         refusal_of("r.xlsx", not_a_workbook).await,
         "r.xlsx is a zip file but not an Excel workbook (it has no xl/workbook.xml)"

@@ -17,7 +17,7 @@ use chrono::{Duration, NaiveTime, TimeZone, Utc};
 use welfare_model::fund::Fund;
 use welfare_model::{AreaCode, FundId, FundKind, Money, Period, Summary};
 
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// A tambon as the generator needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]

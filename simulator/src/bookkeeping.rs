@@ -26,9 +26,9 @@ use sqlx::{
 use welfare_model::Summary;
 use welfare_model::summary::{MEASURES, MeasureValue};
 
-use crate::mapping::bangkok;
-use crate::source::Secret;
-use crate::sql::{Dialect, SqlConfig, mysql_options, pg_options};
+use welfare_connectors::mapping::bangkok;
+use welfare_connectors::source::Secret;
+use welfare_connectors::sql::{Dialect, SqlConfig, mysql_options, pg_options};
 
 /// The report table's measure columns: the application's name and the canonical field it holds.
 pub const REPORT_COLUMNS: &[(&str, &str)] = &[
@@ -496,9 +496,9 @@ mod tests {
     use welfare_model::Money;
 
     use super::*;
-    use crate::compliance::sample_rows;
-    use crate::mapping::FieldMapping;
-    use crate::sql::tests::{TempDb, server_ready};
+    use crate::servers::{TempDb, server_ready};
+    use welfare_connectors::compliance::sample_rows;
+    use welfare_connectors::mapping::FieldMapping;
 
     #[test]
     fn the_report_holds_every_measure_once() {
