@@ -35,6 +35,19 @@ pub(super) fn columns_of<C: Column>(columns: &[C]) -> Vec<ColumnInfo> {
         .collect()
 }
 
+/// The type of value `i` of `row` as its back end names it, or `None` for SQL NULL (the step every
+/// back end's decoder starts with).
+pub(super) fn value_type<R: Row>(row: &R, i: usize) -> Result<Option<String>, String>
+where
+    usize: sqlx::ColumnIndex<R>,
+{
+    let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
+    if raw.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(raw.type_info().name().to_string()))
+}
+
 /// A decode that tells "not readable" from a MySQL zero date (`0000-00-00`, an empty date to a PHP
 /// application).
 pub(super) fn decoded<T>(result: Result<T, sqlx::Error>, wrap: fn(T) -> RawValue) -> Cell {
@@ -66,11 +79,9 @@ pub(super) fn unreadable(type_name: &str) -> Cell {
 
 /// The per-back-end conversion: a MySQL/MariaDB value by its column type.
 pub(super) fn mysql_value(row: &MySqlRow, i: usize) -> Cell {
-    let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
-    if raw.is_null() {
+    let Some(type_name) = value_type(row, i)? else {
         return Ok(RawValue::Empty);
-    }
-    let type_name = raw.type_info().name().to_string();
+    };
     match type_name.as_str() {
         "BOOLEAN" | "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "YEAR" => {
             decoded(row.try_get_unchecked::<i64, _>(i), RawValue::Int)
@@ -104,51 +115,31 @@ pub(super) fn mysql_value(row: &MySqlRow, i: usize) -> Cell {
 
 /// The per-back-end conversion: a PostgreSQL value by its type.
 pub(super) fn pg_value(row: &PgRow, i: usize) -> Cell {
-    let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
-    if raw.is_null() {
+    let Some(type_name) = value_type(row, i)? else {
         return Ok(RawValue::Empty);
-    }
-    let type_name = raw.type_info().name().to_string();
-    let e = |e: sqlx::Error| e.to_string();
+    };
     match type_name.as_str() {
-        "BOOL" => row
-            .try_get_unchecked::<bool, _>(i)
-            .map(RawValue::Bool)
-            .map_err(e),
-        "INT2" | "INT4" | "INT8" => row
-            .try_get_unchecked::<i64, _>(i)
-            .map(RawValue::Int)
-            .map_err(e),
-        "NUMERIC" => row
-            .try_get_unchecked::<Decimal, _>(i)
-            .map(RawValue::Decimal)
-            .map_err(e),
-        "MONEY" => row
-            .try_get_unchecked::<sqlx::postgres::types::PgMoney, _>(i)
-            .map(|m| RawValue::Decimal(m.to_decimal(2)))
-            .map_err(e),
-        "FLOAT4" => row.try_get_unchecked::<f32, _>(i).map(widen).map_err(e),
-        "FLOAT8" => row
-            .try_get_unchecked::<f64, _>(i)
-            .map(RawValue::Float)
-            .map_err(e),
-        "TEXT" | "VARCHAR" | "CHAR" | "BPCHAR" | "NAME" | "UNKNOWN" | "CITEXT" => row
-            .try_get_unchecked::<String, _>(i)
-            .map(RawValue::Text)
-            .map_err(e),
-        "DATE" => row
-            .try_get_unchecked::<NaiveDate, _>(i)
-            .map(RawValue::Date)
-            .map_err(e),
-        "TIMESTAMP" => row
-            .try_get_unchecked::<NaiveDateTime, _>(i)
-            .map(RawValue::DateTime)
-            .map_err(e),
+        "BOOL" => decoded(row.try_get_unchecked::<bool, _>(i), RawValue::Bool),
+        "INT2" | "INT4" | "INT8" => decoded(row.try_get_unchecked::<i64, _>(i), RawValue::Int),
+        "NUMERIC" => decoded(row.try_get_unchecked::<Decimal, _>(i), RawValue::Decimal),
+        "MONEY" => decoded(
+            row.try_get_unchecked::<sqlx::postgres::types::PgMoney, _>(i),
+            |m| RawValue::Decimal(m.to_decimal(2)),
+        ),
+        "FLOAT4" => decoded(row.try_get_unchecked::<f32, _>(i), widen),
+        "FLOAT8" => decoded(row.try_get_unchecked::<f64, _>(i), RawValue::Float),
+        "TEXT" | "VARCHAR" | "CHAR" | "BPCHAR" | "NAME" | "UNKNOWN" | "CITEXT" => {
+            decoded(row.try_get_unchecked::<String, _>(i), RawValue::Text)
+        }
+        "DATE" => decoded(row.try_get_unchecked::<NaiveDate, _>(i), RawValue::Date),
+        "TIMESTAMP" => decoded(
+            row.try_get_unchecked::<NaiveDateTime, _>(i),
+            RawValue::DateTime,
+        ),
         // An instant, as Bangkok wall-clock time like every naive time in the hub.
-        "TIMESTAMPTZ" => row
-            .try_get_unchecked::<DateTime<Utc>, _>(i)
-            .map(|t| RawValue::DateTime(t.with_timezone(&bangkok()).naive_local()))
-            .map_err(e),
+        "TIMESTAMPTZ" => decoded(row.try_get_unchecked::<DateTime<Utc>, _>(i), |t| {
+            RawValue::DateTime(t.with_timezone(&bangkok()).naive_local())
+        }),
         other => unreadable(other),
     }
 }
@@ -156,28 +147,16 @@ pub(super) fn pg_value(row: &PgRow, i: usize) -> Cell {
 /// The per-back-end conversion: a SQLite value by what it holds (SQLite types values, not
 /// columns; a DECIMAL column holds REAL or INTEGER, dates are text).
 pub(super) fn sqlite_value(row: &SqliteRow, i: usize) -> Cell {
-    let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
-    if raw.is_null() {
+    let Some(type_name) = value_type(row, i)? else {
         return Ok(RawValue::Empty);
-    }
-    let type_name = raw.type_info().name().to_string();
-    let e = |e: sqlx::Error| e.to_string();
+    };
     match type_name.as_str() {
-        "INTEGER" | "BOOLEAN" => row
-            .try_get_unchecked::<i64, _>(i)
-            .map(RawValue::Int)
-            .map_err(e),
-        "REAL" => row
-            .try_get_unchecked::<f64, _>(i)
-            .map(RawValue::Float)
-            .map_err(e),
+        "INTEGER" | "BOOLEAN" => decoded(row.try_get_unchecked::<i64, _>(i), RawValue::Int),
+        "REAL" => decoded(row.try_get_unchecked::<f64, _>(i), RawValue::Float),
         "BLOB" => row
             .try_get_unchecked::<Vec<u8>, _>(i)
-            .map_err(e)
+            .map_err(|e| e.to_string())
             .and_then(text_of_bytes),
-        _ => row
-            .try_get_unchecked::<String, _>(i)
-            .map(RawValue::Text)
-            .map_err(e),
+        _ => decoded(row.try_get_unchecked::<String, _>(i), RawValue::Text),
     }
 }
