@@ -553,132 +553,159 @@ impl SqlConnector {
         }
     }
 
+    /// The MySQL/MariaDB session: the server stops a slow query too (MariaDB's setting, then
+    /// MySQL's name for it; a server with neither still has our timeout), in a read-only
+    /// transaction; `:cursor` is bound as the cursor column's class, a bound instant as Bangkok
+    /// wall-clock time (MySQL/MariaDB compare it so), once per use.
     async fn run_mysql(
         &self,
         conn: &mut MySqlConnection,
         mode: Mode<'_>,
     ) -> Result<Table, ConnectorError> {
-        let fail = |e| self.classify(e);
-        // Let the server stop a slow query too (MariaDB, then MySQL's name for it); a server
-        // with neither still has our timeout.
         let millis = self.config.timeout_secs.saturating_mul(1000);
-        for limit in [
-            format!(
-                "SET SESSION max_statement_time = {}",
-                self.config.timeout_secs
-            ),
-            format!("SET SESSION max_execution_time = {millis}"),
-        ] {
-            if sqlx::raw_sql(AssertSqlSafe(limit))
-                .execute(&mut *conn)
-                .await
-                .is_ok()
-            {
-                break;
-            }
-        }
-        sqlx::raw_sql("START TRANSACTION READ ONLY")
-            .execute(&mut *conn)
-            .await
-            .map_err(fail)?;
-        let statement = (&mut *conn).prepare(self.sql()).await.map_err(fail)?;
-        let columns = columns_of(statement.columns());
-        let class = self.cursor_class(&columns)?;
-        let Mode::Pull(cursor) = mode else {
-            return Ok(Table {
-                columns,
-                rows: Vec::new(),
-            });
+        let session = [
+            Step::FirstThatWorks(vec![
+                format!(
+                    "SET SESSION max_statement_time = {}",
+                    self.config.timeout_secs
+                ),
+                format!("SET SESSION max_execution_time = {millis}"),
+            ]),
+            Step::Run("START TRANSACTION READ ONLY".into()),
+        ];
+        let binds = |columns: &[ColumnInfo], _: Option<String>, mode: Mode<'_>| {
+            self.binds_by_class(columns, mode, |cursor, class| {
+                Ok(match self.mysql_bind(cursor, class)? {
+                    Bind::Instant(v) => Bind::DateTime(v.with_timezone(&bangkok()).naive_local()),
+                    other => other,
+                })
+            })
         };
-        let mut query = sqlx::query::<MySql>(self.sql());
-        if self.query.cursor_uses > 0 {
-            let bind = self.mysql_bind(cursor, class)?;
-            // MySQL/MariaDB compare a bound instant as wall-clock time: bind it in Bangkok time.
-            let bind = match bind {
-                Bind::Instant(v) => Bind::DateTime(v.with_timezone(&bangkok()).naive_local()),
-                other => other,
-            };
-            for _ in 0..self.query.cursor_uses {
-                query = bind_cursor(query, bind.clone());
-            }
-        }
-        let rows = collect_rows(query.fetch(&mut *conn), mysql_value, self.config.max_rows)
+        self.run_on::<MySql>(conn, mode, &session, binds, bind_cursor, mysql_value)
             .await
-            .map_err(|e| self.collect_error(e))?;
-        Ok(Table { columns, rows })
     }
 
+    /// The PostgreSQL session: a read-only transaction whose statements the server stops at the
+    /// time limit; `:cursor` (`$1`) is bound once, as the type the server infers for it.
     async fn run_pg(
         &self,
         conn: &mut PgConnection,
         mode: Mode<'_>,
     ) -> Result<Table, ConnectorError> {
-        let fail = |e| self.classify(e);
-        sqlx::raw_sql("START TRANSACTION READ ONLY")
-            .execute(&mut *conn)
-            .await
-            .map_err(fail)?;
-        // The server stops the query too, not only our side of the connection.
         let millis = self.config.timeout_secs.saturating_mul(1000);
-        sqlx::raw_sql(AssertSqlSafe(format!(
-            "SET LOCAL statement_timeout = {millis}"
-        )))
-        .execute(&mut *conn)
-        .await
-        .map_err(fail)?;
-        // Prepared without parameter types, so the server infers :cursor's type from the query.
-        let statement = (&mut *conn).prepare(self.sql()).await.map_err(fail)?;
-        let columns = columns_of(statement.columns());
-        self.cursor_index(&columns)?;
-        let param_type = match statement.parameters() {
-            Some(Either::Left(types)) => types.first().map(|t| t.name().to_string()),
-            _ => None,
+        let session = [
+            Step::Run("START TRANSACTION READ ONLY".into()),
+            Step::Run(format!("SET LOCAL statement_timeout = {millis}")),
+        ];
+        let binds = |columns: &[ColumnInfo], param_type: Option<String>, mode: Mode<'_>| {
+            self.cursor_index(columns)?;
+            let Mode::Pull(cursor) = mode else {
+                return Ok(None);
+            };
+            match param_type {
+                Some(param_type) => Ok(Some(vec![self.pg_bind(cursor, &param_type)?])),
+                None => Ok(Some(Vec::new())),
+            }
         };
-        let Mode::Pull(cursor) = mode else {
-            return Ok(Table {
-                columns,
-                rows: Vec::new(),
-            });
-        };
-        let mut query = sqlx::query::<Postgres>(self.sql());
-        if let Some(param_type) = param_type {
-            query = bind_cursor(query, self.pg_bind(cursor, &param_type)?);
-        }
-        let rows = collect_rows(query.fetch(&mut *conn), pg_value, self.config.max_rows)
+        self.run_on::<Postgres>(conn, mode, &session, binds, bind_cursor, pg_value)
             .await
-            .map_err(|e| self.collect_error(e))?;
-        Ok(Table { columns, rows })
     }
 
+    /// The SQLite session: the file is opened read-only, so nothing to set; `:cursor` is bound as
+    /// an integer, a float or text (SQLite compares dates as text), once per use.
     async fn run_sqlite(
         &self,
         conn: &mut SqliteConnection,
         mode: Mode<'_>,
     ) -> Result<Table, ConnectorError> {
-        let statement = (&mut *conn)
-            .prepare(self.sql())
+        let binds = |columns: &[ColumnInfo], _: Option<String>, mode: Mode<'_>| {
+            self.binds_by_class(columns, mode, |cursor, class| {
+                self.sqlite_bind(cursor, class)
+            })
+        };
+        self.run_on::<Sqlite>(conn, mode, &[], binds, bind_sqlite_cursor, sqlite_value)
             .await
-            .map_err(|e| self.classify(e))?;
-        let columns = columns_of(statement.columns());
-        let class = self.cursor_class(&columns)?;
+    }
+
+    /// The binds of a back end that types `:cursor` by the cursor column's class (MySQL/MariaDB,
+    /// SQLite): the column checked, then one value per use of `:cursor`; `None` for a check.
+    fn binds_by_class(
+        &self,
+        columns: &[ColumnInfo],
+        mode: Mode<'_>,
+        bind: impl FnOnce(Option<&str>, Class) -> Result<Bind, ConnectorError>,
+    ) -> Result<Option<Vec<Bind>>, ConnectorError> {
+        let class = self.cursor_class(columns)?;
         let Mode::Pull(cursor) = mode else {
+            return Ok(None);
+        };
+        if self.query.cursor_uses == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        Ok(Some(vec![bind(cursor, class)?; self.query.cursor_uses]))
+    }
+
+    /// One run on an open connection, the same on every back end: the session's statements, the
+    /// query prepared (its columns checked, the cursor's binds worked out by `binds`, which answers
+    /// `None` for a check), then run with the cursor bound and every row decoded.
+    async fn run_on<DB>(
+        &self,
+        conn: &mut DB::Connection,
+        mode: Mode<'_>,
+        session: &[Step],
+        binds: impl FnOnce(
+            &[ColumnInfo],
+            Option<String>,
+            Mode<'_>,
+        ) -> Result<Option<Vec<Bind>>, ConnectorError>,
+        bind: for<'q> fn(QueryOf<'q, DB>, Bind) -> QueryOf<'q, DB>,
+        decode: fn(&DB::Row, usize) -> Cell,
+    ) -> Result<Table, ConnectorError>
+    where
+        DB: sqlx::Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    {
+        let fail = |e| self.classify(e);
+        for step in session {
+            match step {
+                Step::Run(sql) => {
+                    sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(fail)?;
+                }
+                Step::FirstThatWorks(choices) => {
+                    for sql in choices {
+                        if sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+                            .execute(&mut *conn)
+                            .await
+                            .is_ok()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let statement = (&mut *conn).prepare(self.sql()).await.map_err(fail)?;
+        let columns = columns_of(statement.columns());
+        // The type the server gives `:cursor`, where it says (PostgreSQL prepares without types).
+        let param_type = match statement.parameters() {
+            Some(Either::Left(types)) => types.first().map(|t| t.name().to_string()),
+            _ => None,
+        };
+        let Some(values) = binds(&columns, param_type, mode)? else {
             return Ok(Table {
                 columns,
                 rows: Vec::new(),
             });
         };
-        let mut query = sqlx::query::<Sqlite>(self.sql());
-        if self.query.cursor_uses > 0 {
-            let bind = self.sqlite_bind(cursor, class)?;
-            for _ in 0..self.query.cursor_uses {
-                query = match bind.clone() {
-                    Bind::Int(v) => query.bind(v),
-                    Bind::Float(v) => query.bind(v),
-                    other => query.bind(render_bind(&other)),
-                };
-            }
+        let mut query = sqlx::query::<DB>(self.sql());
+        for value in values {
+            query = bind(query, value);
         }
-        let rows = collect_rows(query.fetch(&mut *conn), sqlite_value, self.config.max_rows)
+        let rows = collect_rows(query.fetch(&mut *conn), decode, self.config.max_rows)
             .await
             .map_err(|e| self.collect_error(e))?;
         Ok(Table { columns, rows })
@@ -780,10 +807,7 @@ impl SqlConnector {
 
 /// Binds a cursor value to a MySQL/MariaDB or PostgreSQL query, which take every kind natively
 /// (SQLite binds integers, floats and text: see `run_sqlite`).
-fn bind_cursor<'q, DB>(
-    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
-    bind: Bind,
-) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+fn bind_cursor<DB>(query: QueryOf<'_, DB>, bind: Bind) -> QueryOf<'_, DB>
 where
     DB: sqlx::Database,
     for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
@@ -809,6 +833,27 @@ where
         Bind::DateTime(v) => query.bind(v),
         Bind::Instant(v) => query.bind(v),
     }
+}
+
+/// Binds a cursor value to a SQLite query: integers and floats as they are, anything else as text.
+fn bind_sqlite_cursor(query: QueryOf<'_, Sqlite>, bind: Bind) -> QueryOf<'_, Sqlite> {
+    match bind {
+        Bind::Int(v) => query.bind(v),
+        Bind::Float(v) => query.bind(v),
+        other => query.bind(render_bind(&other)),
+    }
+}
+
+/// A query of back end `DB` with its arguments.
+type QueryOf<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>;
+
+/// A statement that readies a session before the query.
+#[derive(Debug)]
+enum Step {
+    /// Must succeed.
+    Run(String),
+    /// The first of these the server accepts (servers name one setting differently).
+    FirstThatWorks(Vec<String>),
 }
 
 /// A bind value as text, for SQLite's text comparisons.
