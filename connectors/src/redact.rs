@@ -76,14 +76,18 @@ fn in_name(c: char) -> bool {
 
 /// `text` with every credential in a URL's user part or query, and every bearer token, masked.
 pub fn redact(text: &str) -> Cow<'_, str> {
-    let masked_query = mask_query_secrets(text);
-    let masked_user = mask_user_passwords(&masked_query);
-    let masked = mask_bearer_tokens(&masked_user);
-    if masked == text {
-        Cow::Borrowed(text)
-    } else {
-        Cow::Owned(masked.into_owned())
+    let passes: [fn(&str) -> Cow<'_, str>; 3] =
+        [mask_query_secrets, mask_user_passwords, mask_bearer_tokens];
+    let mut current = Cow::Borrowed(text);
+    for pass in passes {
+        // A pass that masked nothing borrows: the text is copied only when something is masked.
+        let masked = match pass(&current) {
+            Cow::Owned(masked) => masked,
+            Cow::Borrowed(_) => continue,
+        };
+        current = Cow::Owned(masked);
     }
+    current
 }
 
 /// `name=value` after `?`, `&` or `;` (or at the very start) with a secret name: the value masked.
@@ -172,12 +176,20 @@ fn mask_user_passwords(text: &str) -> Cow<'_, str> {
 
 /// `Bearer <token>` (any case): the token masked.
 fn mask_bearer_tokens(text: &str) -> Cow<'_, str> {
-    let lower = text.to_ascii_lowercase();
+    const BEARER: &[u8] = b"bearer ";
+    // Found without lower-casing a copy of the text (this runs on every log line). The word is
+    // ASCII, so where it starts is a character boundary.
+    let find = |from: usize| {
+        text.as_bytes()[from..]
+            .windows(BEARER.len())
+            .position(|w| w.eq_ignore_ascii_case(BEARER))
+            .map(|p| from + p)
+    };
     let mut out = String::new();
     let mut copied = 0;
     let mut from = 0;
-    while let Some(found) = lower[from..].find("bearer ") {
-        let token_start = from + found + "bearer ".len();
+    while let Some(found) = find(from) {
+        let token_start = found + BEARER.len();
         let token_end = text[token_start..]
             .find(|c: char| ends_value(c) || c == ';')
             .map_or(text.len(), |e| token_start + e);

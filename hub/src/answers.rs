@@ -238,11 +238,6 @@ impl Admission {
             _ => Err(busy),
         }
     }
-
-    /// Computations running now (for tests and the log).
-    pub fn running(&self, capacity: usize) -> usize {
-        capacity - self.running.available_permits()
-    }
 }
 
 /// An answer being computed, or computed.

@@ -78,6 +78,24 @@ async fn get(state: &AppState, uri: &str, token: Option<&str>) -> Reply {
     send_with(state, "GET", uri, &headers, None).await
 }
 
+/// A nightly run of `api-50` that failed with `error`, as the run history records it.
+async fn failed_run(db: &TestDb, error: &str) -> anyhow::Result<i64> {
+    let run = db.store.start_run(Some("api-50"), "nightly").await?;
+    db.store
+        .finish_run_with(
+            run,
+            RunEnd {
+                status: RunStatus::Failed,
+                counts: RunCounts::default(),
+                error: Some(error),
+                refused: false,
+                unrecognised: &[],
+            },
+        )
+        .await?;
+    Ok(run)
+}
+
 /// Nothing a caller without the token must not see.
 fn assert_nothing_private(text: &str) {
     for private in [
@@ -95,21 +113,13 @@ fn assert_nothing_private(text: &str) {
 #[tokio::test]
 async fn anonymous_callers_see_ids_kinds_and_statuses_only() -> anyhow::Result<()> {
     let (db, state) = hub().await?;
-    let run = db.store.start_run(Some("api-50"), "nightly").await?;
-    db.store
-        .finish_run_with(
-            run,
-            RunEnd {
-                status: RunStatus::Failed,
-                counts: RunCounts::default(),
-                error: Some(&format!(
-                    "source unreachable: https://funds.example.org/v1/summaries?Api_Key={API_KEY}&province=50: connection refused"
-                )),
-                refused: false,
-                unrecognised: &[],
-            },
-        )
-        .await?;
+    failed_run(
+        &db,
+        &format!(
+            "source unreachable: https://funds.example.org/v1/summaries?Api_Key={API_KEY}&province=50: connection refused"
+        ),
+    )
+    .await?;
 
     let listing = get(&state, "/api/v1/connectors", None).await;
     assert_eq!(listing.status, StatusCode::OK);
@@ -157,19 +167,7 @@ async fn token_holders_see_configuration_with_credentials_masked() -> anyhow::Re
     let (db, state) = hub().await?;
     let secret_url =
         format!("https://funds.example.org/v1/summaries?Api_Key={API_KEY}&province=50");
-    let run = db.store.start_run(Some("api-50"), "nightly").await?;
-    db.store
-        .finish_run_with(
-            run,
-            RunEnd {
-                status: RunStatus::Failed,
-                counts: RunCounts::default(),
-                error: Some(&format!("source unreachable: {secret_url}: refused")),
-                refused: false,
-                unrecognised: &[],
-            },
-        )
-        .await?;
+    let run = failed_run(&db, &format!("source unreachable: {secret_url}: refused")).await?;
     // Masked as it was stored.
     let stored = db.store.runs(Some("api-50"), 1).await?;
     assert_eq!(
