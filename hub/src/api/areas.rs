@@ -1,10 +1,12 @@
 //! `GET /api/v1/areas?level=province|district|subdistrict&within=CODE`: the areas of a level, with
 //! their population and registered funds, straight from the store.
 
+use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use welfare_model::{AreaRef, Level};
 
 use super::AppState;
@@ -12,19 +14,25 @@ use super::error::ApiError;
 use super::params::{listing_level, parse_query};
 use crate::store::AreaListing;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/areas", get(areas))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(areas))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AreasQuery {
+    /// `province` (default), `district` or `subdistrict` (also `changwat`, `amphoe`, `tambon`).
+    #[param(example = "district")]
     level: Option<String>,
+    /// A region name or the DOPA code of an area above `level`.
+    #[param(example = "50")]
     within: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AreasResponse {
+    #[schema(value_type = String, example = "district")]
     pub level: Level,
     pub within: Option<String>,
     pub count: usize,
@@ -34,7 +42,14 @@ pub struct AreasResponse {
     pub areas: Vec<AreaListing>,
 }
 
-/// `GET /api/v1/areas?level=province|district|subdistrict&within=CODE`
+/// The areas of a level, with their population and registered funds.
+#[utoipa::path(
+    get,
+    path = "/api/v1/areas",
+    tag = "areas",
+    params(AreasQuery),
+    responses((status = 200, description = "The areas, ordered by code", body = AreasResponse)),
+)]
 async fn areas(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

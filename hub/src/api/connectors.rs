@@ -4,31 +4,33 @@
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::params::{PageQuery, id_cursor, limit_of, next_cursor, parse_query};
 use crate::ingest::ConnectorEntry;
 use crate::scheduler::TriggerError;
 use crate::store::{Quarantined, Run};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/connectors", get(connectors))
-        .route("/api/v1/connectors/{id}", get(connector))
-        .route("/api/v1/connectors/{id}/runs", get(connector_runs))
-        .route("/api/v1/connectors/{id}/run", post(run_connector))
-        .route("/api/v1/quarantine", get(quarantine))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(connectors))
+        .routes(routes!(connector))
+        .routes(routes!(connector_runs))
+        .routes(routes!(run_connector))
+        .routes(routes!(quarantine))
 }
 
 /// A connector as the API shows it to a caller with the token: configuration (names of secret
 /// variables, never values; credentials in URLs masked), schedule and what happened last.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectorView {
     pub id: String,
     pub name: Option<String>,
@@ -43,7 +45,8 @@ pub struct ConnectorView {
 }
 
 /// What anyone may see of a connector: no location, query, cursor or error (those need the token).
-#[derive(Debug, Serialize)]
+/// With the token, a connector is shown in full ([`ConnectorView`], which holds these fields too).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PublicConnectorView {
     pub id: String,
     pub kind: &'static str,
@@ -53,7 +56,7 @@ pub struct PublicConnectorView {
 }
 
 /// The status of a run, as anyone may see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PublicRun {
     pub status: crate::store::RunStatus,
     pub finished_at: Option<String>,
@@ -140,9 +143,31 @@ fn redacted_run(mut run: Run) -> Run {
     run
 }
 
-/// `GET /api/v1/connectors?limit=&cursor=`: in id order, 100 a page (at most 1,000). Anyone sees
-/// each connector's id, kind, enabled, schedule and last run status; with the token, also its
-/// configuration, cursor and last run in full.
+/// The shape of a page of `/connectors`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the answer in the OpenAPI document
+struct ConnectorsPage {
+    count: u64,
+    /// Anonymous callers get [`PublicConnectorView`]s; with the token, [`ConnectorView`]s.
+    connectors: Vec<PublicConnectorView>,
+    /// The `cursor` of the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+/// The configured connectors in id order, 100 a page (at most 1,000). Anyone sees each one's id,
+/// kind, enabled, schedule and last run status; with the token, also its configuration (credentials
+/// masked), cursor and last run in full.
+#[utoipa::path(
+    get,
+    path = "/api/v1/connectors",
+    tag = "connectors",
+    params(PageQuery),
+    security((), ("bearer_token" = [])),
+    responses(
+        (status = 200, description = "A page of connectors", body = ConnectorsPage),
+        (status = 401, description = "A wrong or malformed token (no token is an anonymous caller)", body = ErrorBody),
+    ),
+)]
 async fn connectors(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -180,7 +205,20 @@ fn known(state: &AppState, id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /api/v1/connectors/{id}`: as in the listing; with the token, also its ten latest runs.
+/// One connector as in the listing; with the token, in full with its ten latest runs
+/// (`recent_runs`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/connectors/{id}",
+    tag = "connectors",
+    params(("id" = String, Path, description = "The connector's id")),
+    security((), ("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The connector", body = PublicConnectorView),
+        (status = 401, description = "A wrong or malformed token", body = ErrorBody),
+        (status = 404, description = "No such connector", body = ErrorBody),
+    ),
+)]
 async fn connector(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -210,7 +248,30 @@ async fn connector(
     Ok(Json(body))
 }
 
-/// `GET /api/v1/connectors/{id}/runs?limit=&cursor=` (token): newest first, 50 a page.
+/// The shape of a page of runs.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the answer in the OpenAPI document
+struct RunsPage {
+    connector: String,
+    count: u64,
+    runs: Vec<Run>,
+    /// The `cursor` of the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+/// A connector's runs, newest first, 50 a page (credentials in errors masked).
+#[utoipa::path(
+    get,
+    path = "/api/v1/connectors/{id}/runs",
+    tag = "connectors",
+    params(("id" = String, Path, description = "The connector's id"), PageQuery),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "A page of runs", body = RunsPage),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 404, description = "No such connector", body = ErrorBody),
+    ),
+)]
 async fn connector_runs(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -237,7 +298,30 @@ async fn connector_runs(
     })))
 }
 
-/// `POST /api/v1/connectors/{id}/run`: starts a run now (with retries) and answers at once.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the answer in the OpenAPI document
+struct RunStarted {
+    /// `started`.
+    status: String,
+    connector: String,
+    /// Where the run will be listed.
+    runs: String,
+}
+
+/// Starts a run of the connector now (with retries) and answers at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connectors/{id}/run",
+    tag = "connectors",
+    params(("id" = String, Path, description = "The connector's id")),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 202, description = "The run started", body = RunStarted),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 404, description = "No such connector", body = ErrorBody),
+        (status = 409, description = "The connector is running now (code `already_running`)", body = ErrorBody),
+    ),
+)]
 async fn run_connector(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -277,18 +361,45 @@ async fn run_connector(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct QuarantineQuery {
+    /// Only this connector's entries.
     connector: Option<String>,
+    /// Entries on a page (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Include entries a later run resolved (default: open entries only).
     all: Option<bool>,
 }
 
-/// `GET /api/v1/quarantine?connector=&limit=&cursor=&all=` (token: entries hold fund-level rows
-/// as the source wrote them): newest first, 100 a page.
+/// The shape of a page of quarantine.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the answer in the OpenAPI document
+struct QuarantinePage {
+    count: u64,
+    rows: Vec<Quarantined>,
+    /// The `cursor` of the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+/// The rows ingestion put aside, newest first, 100 a page (the token: entries hold fund-level rows
+/// as the source wrote them).
+#[utoipa::path(
+    get,
+    path = "/api/v1/quarantine",
+    tag = "connectors",
+    params(QuarantineQuery),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "A page of quarantined rows", body = QuarantinePage),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 404, description = "No such connector", body = ErrorBody),
+    ),
+)]
 async fn quarantine(
     State(state): State<AppState>,
     headers: HeaderMap,

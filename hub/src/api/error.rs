@@ -23,9 +23,14 @@ pub struct ApiError {
 }
 
 /// The body of every error answer.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ErrorBody {
+    /// A stable machine-readable code (`invalid_parameter`, `not_found`, `busy`, …).
+    #[schema(example = "invalid_parameter")]
     pub error: String,
+    /// What went wrong, for people (input is quoted at most 200 characters).
+    #[schema(example = "level: unknown level \"county\"; or all")]
     pub message: String,
 }
 

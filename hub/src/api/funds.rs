@@ -3,37 +3,81 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
 use serde::Deserialize;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use welfare_queries::indicators::{self, RiskFlag};
 use welfare_queries::{Range, Snapshot};
 
 use super::error::ApiError;
-use super::params::{Format, format_of, parse_query, resolve_range, resolve_within};
+use super::openapi::{ArrowStream, rows_schema};
+use super::params::{Format, Month, format_of, parse_query, resolve_range, resolve_within};
 use super::{AppState, cached, envelope, json_bytes, output_answer};
 use crate::analytics::Analytics;
 use crate::answers::Encoded;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/funds", get(funds))
-        .route("/api/v1/funds/{id}", get(fund))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(funds))
+        .routes(routes!(fund))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct FundsParams {
+    /// Only funds within this area: a region name, a DOPA code or `TH`.
+    #[param(example = "5001")]
     within: Option<String>,
+    /// Only funds with these flags, comma-separated: `low`, `watch`, `high`.
+    #[param(example = "high,watch")]
     risk: Option<String>,
+    /// The month (default: the latest month whose reports are due).
+    #[param(value_type = Option<Month>)]
     period: Option<String>,
+    /// `json` (default), `csv` or `arrow`.
+    #[param(value_type = Option<Format>)]
     format: Option<String>,
 }
 
-/// `GET /api/v1/funds?within=&risk=low|watch|high&period=&format=`
+/// The shape of a `/funds` answer.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the answer in the OpenAPI document
+struct FundsAnswer {
+    snapshot: u64,
+    count: u64,
+    within: Option<String>,
+    period: String,
+    risk: Option<String>,
+    #[schema(schema_with = fund_rows)]
+    rows: (),
+}
+
+fn fund_rows() -> RefOr<Schema> {
+    rows_schema(&indicators::funds_output(&[]).columns, false)
+}
+
+/// The funds registered by the month, with their ratios and risk flag.
+#[utoipa::path(
+    get,
+    path = "/api/v1/funds",
+    tag = "funds",
+    params(FundsParams),
+    responses(
+        (status = 200, description = "One row per fund", content(
+            (FundsAnswer = "application/json"),
+            (String = "text/csv; charset=utf-8"),
+            (ArrowStream = "application/vnd.apache.arrow.stream"),
+        )),
+        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+    ),
+)]
 async fn funds(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -78,15 +122,59 @@ async fn funds(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct FundParams {
+    /// The month of the ratios and flag (default: the latest month whose reports are due).
+    #[param(value_type = Option<Month>)]
     period: Option<String>,
+    /// `json` (default); `csv` or `arrow` give the history table.
+    #[param(value_type = Option<Format>)]
     format: Option<String>,
 }
 
-/// `GET /api/v1/funds/{id}?period=`: the fund, its ratios and flag at `period`, its latest summary and
-/// its whole history (`format=csv|arrow` gives the history table).
+/// The shape of a `/funds/{id}` answer.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the answer in the OpenAPI document
+struct FundAnswer {
+    snapshot: u64,
+    period: String,
+    /// The fund's row as in `/funds`.
+    fund: serde_json::Value,
+    /// `low`, `watch` or `high`.
+    risk: String,
+    reasons: Vec<String>,
+    /// The latest monthly summary (`null` before the first).
+    latest: Option<serde_json::Value>,
+    /// Every monthly summary, oldest first: `period`, the measures, `revision`, `on_time`, `source`.
+    #[schema(schema_with = history_rows)]
+    history: (),
+}
+
+fn history_rows() -> RefOr<Schema> {
+    rows_schema(
+        &[("period".into(), welfare_queries::output::ColumnType::Text)],
+        true,
+    )
+}
+
+/// One fund: its ratios and flag at `period`, its latest summary and its whole history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/funds/{id}",
+    tag = "funds",
+    params(("id" = String, Path, description = "The fund's id", example = "F-500101-01"), FundParams),
+    responses(
+        (status = 200, description = "The fund", content(
+            (FundAnswer = "application/json"),
+            (String = "text/csv; charset=utf-8"),
+            (ArrowStream = "application/vnd.apache.arrow.stream"),
+        )),
+        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+        (status = 404, description = "No such fund registered by the month", body = super::error::ErrorBody),
+    ),
+)]
 async fn fund(
     State(state): State<AppState>,
     Path(id): Path<String>,

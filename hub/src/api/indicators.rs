@@ -4,42 +4,64 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use welfare_model::AreaRef;
 use welfare_queries::indicators;
 use welfare_queries::{IndicatorQuery, Range, Rollup, Snapshot};
 
 use super::error::ApiError;
+use super::openapi::{ArrowStream, rows_schema};
 use super::params::{
-    Format, format_of, indicator_list, parse_period, parse_query, policy_names, resolve_range,
-    resolve_rollup, resolve_within,
+    Format, Month, format_of, indicator_list, parse_period, parse_query, policy_names,
+    resolve_range, resolve_rollup, resolve_within,
 };
 use super::{AppState, cached, envelope, output_answer};
 use crate::analytics::Analytics;
 use crate::answers::Encoded;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/indicators", get(indicators))
-        .route("/api/v1/matching", get(matching))
-        .route("/api/v1/timeseries", get(timeseries))
-        .route("/api/v1/policies", get(policies))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(indicators))
+        .routes(routes!(matching))
+        .routes(routes!(timeseries))
+        .routes(routes!(policies))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct IndicatorsParams {
+    /// The rows' level: `province` (default), `country`, `region`, `district`, `subdistrict`, or
+    /// `all` (every level at once).
+    #[param(example = "province")]
     level: Option<String>,
+    /// Only areas within this one: a region name, a DOPA code or `TH`.
+    #[param(example = "50")]
     within: Option<String>,
+    /// One month (default: the latest month whose reports are due); or `from`/`to`.
+    #[param(value_type = Option<Month>)]
     period: Option<String>,
+    /// First month of a range (default: `to`).
+    #[param(value_type = Option<Month>)]
     from: Option<String>,
+    /// Last month of a range (default: the latest month whose reports are due).
+    #[param(value_type = Option<Month>)]
     to: Option<String>,
+    /// A matching policy (see `/api/v1/policies`; default: the configured one). `/matching`
+    /// takes several, comma-separated.
+    #[param(example = "codi-1-1")]
     policy: Option<String>,
+    /// `json` (default), `csv` or `arrow`.
+    #[param(value_type = Option<Format>)]
     format: Option<String>,
 }
 
@@ -108,7 +130,41 @@ impl AreaRequest {
     }
 }
 
-/// `GET /api/v1/indicators?level=&within=&period=&from=&to=&policy=&format=`
+/// The shape of an `/indicators` answer.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the answer in the OpenAPI document
+struct IndicatorsAnswer {
+    snapshot: u64,
+    count: u64,
+    level: String,
+    within: Option<String>,
+    from: String,
+    to: String,
+    population_year: i32,
+    policy: String,
+    #[schema(schema_with = indicator_rows)]
+    rows: (),
+}
+
+fn indicator_rows() -> RefOr<Schema> {
+    rows_schema(&indicators::indicators_output(&[], 0).columns, false)
+}
+
+/// Coverage, reporting, matching grants and risk counts of each area, for one month or a range.
+#[utoipa::path(
+    get,
+    path = "/api/v1/indicators",
+    tag = "indicators",
+    params(IndicatorsParams),
+    responses(
+        (status = 200, description = "One row per area", content(
+            (IndicatorsAnswer = "application/json"),
+            (String = "text/csv; charset=utf-8"),
+            (ArrowStream = "application/vnd.apache.arrow.stream"),
+        )),
+        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+    ),
+)]
 async fn indicators(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -149,8 +205,45 @@ async fn indicators(
     .await
 }
 
-/// `GET /api/v1/matching?policy=a,b&level=&within=&period=&from=&to=&format=`: the policies side by
-/// side.
+/// The shape of a `/matching` answer.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the answer in the OpenAPI document
+struct MatchingAnswer {
+    snapshot: u64,
+    count: u64,
+    level: String,
+    within: Option<String>,
+    from: String,
+    to: String,
+    months: u32,
+    /// The matching rules compared.
+    policies: Vec<serde_json::Value>,
+    /// With several policies, each policy's columns are prefixed with its name.
+    #[schema(schema_with = matching_rows)]
+    rows: (),
+}
+
+fn matching_rows() -> RefOr<Schema> {
+    let columns = indicators::matching_output(&[]).columns;
+    rows_schema(&columns, true)
+}
+
+/// Matching grants due, received and short of each area under one or several policies side by
+/// side (`policy=a,b`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/matching",
+    tag = "indicators",
+    params(IndicatorsParams),
+    responses(
+        (status = 200, description = "One row per area", content(
+            (MatchingAnswer = "application/json"),
+            (String = "text/csv; charset=utf-8"),
+            (ArrowStream = "application/vnd.apache.arrow.stream"),
+        )),
+        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+    ),
+)]
 async fn matching(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -193,18 +286,64 @@ async fn matching_answer(r: &AreaRequest) -> Result<Encoded, ApiError> {
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct TimeseriesParams {
+    /// A region name, a DOPA code or `TH` (default).
+    #[param(example = "50")]
     area: Option<String>,
+    /// Indicators, comma-separated (default: every one).
+    #[param(example = "coverage,members")]
     indicator: Option<String>,
+    /// First month (default: eleven months before `to`).
+    #[param(value_type = Option<Month>)]
     from: Option<String>,
+    /// Last month (default: the latest month whose reports are due).
+    #[param(value_type = Option<Month>)]
     to: Option<String>,
+    /// `json` (default), `csv` or `arrow`.
+    #[param(value_type = Option<Format>)]
     format: Option<String>,
 }
 
-/// `GET /api/v1/timeseries?area=&indicator=&from=&to=&format=` (default: the 12 months to the latest
-/// due month, every indicator).
+/// The shape of a `/timeseries` answer.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the answer in the OpenAPI document
+struct TimeseriesAnswer {
+    snapshot: u64,
+    count: u64,
+    area: String,
+    from: String,
+    to: String,
+    /// One row per month: `period` and a column per indicator.
+    #[schema(schema_with = timeseries_rows)]
+    rows: (),
+}
+
+fn timeseries_rows() -> RefOr<Schema> {
+    rows_schema(
+        &[("period".into(), welfare_queries::output::ColumnType::Text)],
+        true,
+    )
+}
+
+/// An area's indicators month by month (default: the 12 months to the latest due month, every
+/// indicator).
+#[utoipa::path(
+    get,
+    path = "/api/v1/timeseries",
+    tag = "indicators",
+    params(TimeseriesParams),
+    responses(
+        (status = 200, description = "One row per month", content(
+            (TimeseriesAnswer = "application/json"),
+            (String = "text/csv; charset=utf-8"),
+            (ArrowStream = "application/vnd.apache.arrow.stream"),
+        )),
+        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+    ),
+)]
 async fn timeseries(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -243,8 +382,22 @@ async fn timeseries(
     .await
 }
 
-/// `GET /api/v1/policies`: the named matching rules, each resolved to baht per member per year.
-async fn policies(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+#[derive(Debug, Serialize, ToSchema)]
+struct PoliciesAnswer {
+    snapshot: u64,
+    /// Each rule as configured, with `default`, `state_per_member_year` and
+    /// `local_per_member_year` (baht, decimal strings).
+    policies: Vec<serde_json::Value>,
+}
+
+/// The named matching rules, each resolved to baht per member per year.
+#[utoipa::path(
+    get,
+    path = "/api/v1/policies",
+    tag = "indicators",
+    responses((status = 200, description = "The matching policies", body = PoliciesAnswer)),
+)]
+async fn policies(State(state): State<AppState>) -> Result<Json<PoliciesAnswer>, ApiError> {
     let analytics = state.analytics()?;
     let snapshot = analytics.current();
     let list: Vec<serde_json::Value> = snapshot
@@ -269,7 +422,8 @@ async fn policies(State(state): State<AppState>) -> Result<Json<serde_json::Valu
             v
         })
         .collect();
-    Ok(Json(
-        serde_json::json!({ "snapshot": snapshot.version, "policies": list }),
-    ))
+    Ok(Json(PoliciesAnswer {
+        snapshot: snapshot.version,
+        policies: list,
+    }))
 }

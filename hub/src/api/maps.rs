@@ -8,34 +8,63 @@ use axum::Json;
 use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use welfare_model::{AreaRef, Level};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::params::{
-    map_indicator, parse_query, policy_names, resolve_range, resolve_within, zoom_of,
+    Month, map_indicator, parse_query, policy_names, resolve_range, resolve_within, zoom_of,
 };
 use crate::answers::{answer_response, etag_of, not_modified, not_modified_response};
 use crate::maps::MapRequest;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/api/v1/maps/{file}", get(map))
-        .route("/api/v1/legend", get(legend))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(map))
+        .routes(routes!(legend))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct MapParams {
+    /// What the map colours (default `coverage`; `/api/v1/legend` lists the classes).
+    #[param(example = "coverage")]
     indicator: Option<String>,
+    /// The month (default: the latest month whose reports are due).
+    #[param(value_type = Option<Month>)]
     period: Option<String>,
+    /// Only areas within this province or district (its DOPA code).
+    #[param(example = "50")]
     within: Option<String>,
+    /// The map zoom the outlines are simplified for (clamped to the geometry's zooms).
+    #[param(value_type = Option<f64>, example = 6)]
     zoom: Option<String>,
+    /// The matching policy of money indicators (default: the configured one).
+    #[param(example = "codi-1-1")]
     policy: Option<String>,
 }
 
+/// A coverage map: a GeoJSON FeatureCollection of the level's areas (outlines simplified for the
+/// zoom) with the indicator's value and class in each feature's properties.
+#[utoipa::path(
+    get,
+    path = "/api/v1/maps/{file}",
+    tag = "maps",
+    params(
+        ("file" = String, Path, description = "`province.geojson`, `district.geojson` or `subdistrict.geojson`", example = "province.geojson"),
+        MapParams,
+    ),
+    responses(
+        (status = 200, description = "The map (gzip or brotli when accepted)", content_type = "application/geo+json", body = serde_json::Value),
+        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+        (status = 404, description = "No such map file", body = ErrorBody),
+    ),
+)]
 async fn map(
     State(state): State<AppState>,
     UrlPath(file): UrlPath<String>,
@@ -90,12 +119,23 @@ async fn map(
     Ok(answer_response(&rendered, &headers, &etag, snapshot.version).await)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct LegendParams {
+    /// The map indicator (default `coverage`).
+    #[param(example = "coverage")]
     indicator: Option<String>,
 }
 
+/// The classes a map indicator is coloured by: bounds, colours and labels.
+#[utoipa::path(
+    get,
+    path = "/api/v1/legend",
+    tag = "maps",
+    params(LegendParams),
+    responses((status = 200, description = "The legend", body = serde_json::Value)),
+)]
 async fn legend(RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q: LegendParams = parse_query(raw)?;
     let indicator = map_indicator(q.indicator.as_deref())?;

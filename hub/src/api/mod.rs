@@ -4,8 +4,10 @@
 //! Layout: this module holds the router, the state every handler reaches and the few answer
 //! writers several resources share; `error` the one error; `params` the shared query-string
 //! parameters; each resource has its own file (`health`, `areas`, `connectors`, `indicators`,
-//! `funds`, `query`, `maps`, `page`), which imports only from here, `error` and `params`;
-//! `hygiene` is the middleware every answer goes through.
+//! `funds`, `query`, `maps`, `page`), which imports only from here, `error`, `params` and
+//! `openapi`; `hygiene` is the middleware every answer goes through. Each resource registers its
+//! handlers with `utoipa_axum::routes!` from their `#[utoipa::path]`, so the router and the OpenAPI
+//! document (`openapi`, served at `/api/v1/openapi.json`) hold the same routes.
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 use welfare_connectors::Secret;
 use welfare_queries::datafusion::arrow::array::RecordBatch;
 use welfare_queries::datafusion::arrow::datatypes::SchemaRef;
@@ -28,15 +31,24 @@ use crate::store::Store;
 
 pub mod error;
 pub mod hygiene;
+pub mod openapi;
 pub mod page;
 pub mod params;
 
+// `#[utoipa::path(params(T))]` expands to a qualified path to `T`, which the workspace's
+// `unused_qualifications` lint flags in the resource modules.
+#[allow(unused_qualifications)]
 mod areas;
+#[allow(unused_qualifications)]
 mod connectors;
+#[allow(unused_qualifications)]
 mod funds;
 mod health;
+#[allow(unused_qualifications)]
 mod indicators;
+#[allow(unused_qualifications)]
 mod maps;
+#[allow(unused_qualifications)]
 mod query;
 
 pub use error::{ApiError, ErrorBody};
@@ -140,14 +152,7 @@ impl AppState {
 /// The whole service: every resource's routes, the page for any other path, the hygiene layers.
 pub fn router(state: AppState) -> Router {
     let page = page::page_service(state.web_dir.as_deref());
-    let api = Router::new()
-        .merge(health::routes())
-        .merge(areas::routes())
-        .merge(connectors::routes())
-        .merge(indicators::routes())
-        .merge(funds::routes())
-        .merge(query::routes())
-        .merge(maps::routes());
+    let (api, _) = documented_routes().split_for_parts();
     // Any other path is the page's (whose unknown files are a JSON 404).
     let api = api
         .fallback_service(page)
@@ -159,6 +164,27 @@ pub fn router(state: AppState) -> Router {
             )
         });
     hygiene::layered(api.with_state(state)).layer(TraceLayer::new_for_http())
+}
+
+/// Every route of the API with its documentation: each resource registers its handlers with
+/// `utoipa_axum::routes!`, so a route cannot be served without being in the OpenAPI document.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .merge(health::routes())
+        .merge(areas::routes())
+        .merge(connectors::routes())
+        .merge(indicators::routes())
+        .merge(funds::routes())
+        .merge(query::routes())
+        .merge(maps::routes())
+        .merge(openapi::routes())
+}
+
+/// The OpenAPI 3.1 document of every route [`router`] serves (`GET /api/v1/openapi.json`).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut document = documented_routes().into_openapi();
+    openapi::finish(&mut document);
+    document
 }
 
 /// Marks an answer with the snapshot version it was computed from (`X-Snapshot-Version`).

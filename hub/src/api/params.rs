@@ -4,6 +4,8 @@
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use welfare_model::{AreaRef, Level, Period};
 use welfare_queries::{Range, Rollup, Snapshot};
 
@@ -39,10 +41,14 @@ pub fn parse_query<T: DeserializeOwned>(raw: Option<String>) -> Result<T, ApiErr
 pub struct NoQuery {}
 
 /// `limit` and `cursor` of a paged listing.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Items on a page (1–1000; the listing says its default).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -83,7 +89,8 @@ pub fn next_cursor(count: usize, limit: i64, last: Option<String>) -> serde_json
 }
 
 /// The response formats of a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Format {
     Json,
     Csv,
@@ -119,6 +126,26 @@ pub fn listing_level(text: Option<&str>) -> Result<Level, ApiError> {
     }
     Ok(level)
 }
+
+/// A month, `YYYY-MM`, or empty for the default: the OpenAPI type of `period`, `from` and `to` (the
+/// parameters themselves are read as text by [`parse_period`], which also reads Thai and
+/// Buddhist-era forms).
+#[derive(Debug)]
+pub struct Month;
+
+impl utoipa::PartialSchema for Month {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            // Empty is the default, as an HTML form sends a field left blank.
+            .pattern(Some("^([0-9]{4}-(0[1-9]|1[0-2]))?$"))
+            .description(Some("A month, YYYY-MM (empty: the default)"))
+            .examples(["2026-10"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Month {}
 
 /// A month parameter, `YYYY-MM`.
 pub fn parse_period(name: &str, text: &str) -> Result<Period, ApiError> {

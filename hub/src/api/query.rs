@@ -1,37 +1,77 @@
 //! `POST /api/v1/query` with `{"sql": "SELECT …"}`: read-only SQL over the snapshot's tables.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use welfare_queries::AnswerFormat;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
+use super::openapi::ArrowStream;
 use super::params::{Format, format_of, parse_query};
 use super::{AppState, snapshot_header};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/query", post(query))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(query))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct QueryBody {
+    /// One read-only statement (`SELECT`, `WITH`, `EXPLAIN`, `SHOW`, `DESCRIBE`).
+    #[schema(
+        example = "SELECT code, name_en, population FROM areas WHERE level = 'province' LIMIT 5"
+    )]
     sql: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct QueryParams {
+    /// `json` (default), `csv` or `arrow`.
+    #[param(value_type = Option<Format>)]
     format: Option<String>,
 }
 
-/// `POST /api/v1/query` with `{"sql": "SELECT …"}`: read-only SQL over the snapshot's tables,
-/// within the snapshot's limits (statement size and depth, time, memory, rows, answer bytes, a few
-/// at once). The answer is computed and encoded on the query's own threads; `truncated` (and
-/// `X-Rows-Truncated`) says when rows were cut at the row or byte cap.
+/// The shape of a JSON query answer.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the answer in the OpenAPI document
+struct QueryAnswer {
+    /// Rows were cut at the row or byte cap (also `X-Rows-Truncated: true`).
+    truncated: bool,
+    max_rows: u64,
+    max_bytes: u64,
+    snapshot: u64,
+    count: u64,
+    /// The rows: integers and floats as numbers, decimals as exact strings.
+    rows: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Read-only SQL over the snapshot's tables, within the snapshot's limits (statement size and
+/// depth, time, memory, rows, answer bytes, a few at once). The answer is computed and encoded on
+/// the query's own threads; `truncated` (and `X-Rows-Truncated`) says when rows were cut at the
+/// row or byte cap.
+#[utoipa::path(
+    post,
+    path = "/api/v1/query",
+    tag = "query",
+    params(QueryParams),
+    request_body(content = QueryBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The rows", content(
+            (QueryAnswer = "application/json"),
+            (String = "text/csv; charset=utf-8"),
+            (ArrowStream = "application/vnd.apache.arrow.stream"),
+        )),
+        (status = 400, description = "Not one read-only statement, too large or deep, or it failed (the message says where)", body = ErrorBody),
+        (status = 413, description = "The body, or the answer past the byte cap, is too large (the message gives the limit)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+    ),
+)]
 async fn query(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

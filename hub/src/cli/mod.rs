@@ -47,10 +47,20 @@ enum Command {
         #[command(subcommand)]
         command: geography::Command,
     },
+    /// Print the OpenAPI 3.1 document of the HTTP API (what `GET /api/v1/openapi.json` serves).
+    Openapi,
 }
 
 /// Loads the configuration, starts logging and runs the command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Openapi = cli.command {
+        // Needs no configuration, store or log: a client generator can run it anywhere.
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&welfare_hub::api::openapi_document())?
+        );
+        return Ok(());
+    }
     let config = Config::load(cli.config.as_deref())?;
     init_logging(&config);
     match cli.command {
@@ -59,6 +69,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pull(args) => pull::run(config, args).await,
         Command::Quarantine { command } => quarantine::run(config, command).await,
         Command::Geography { command } => geography::run(config, command).await,
+        Command::Openapi => Ok(()),
     }
 }
 

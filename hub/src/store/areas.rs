@@ -10,11 +10,12 @@ use super::rows::trusted;
 use super::{Store, StoreError};
 
 /// One area with its population and the number of funds registered in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AreaListing {
     pub code: String,
     pub name_th: String,
     pub name_en: String,
+    #[schema(value_type = String)]
     pub level: Level,
     pub parent: Option<String>,
     pub region: String,

@@ -42,7 +42,7 @@ pub struct QuarantineRow {
 }
 
 /// A quarantined row as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Quarantined {
     pub id: i64,
     /// The run that first put the row aside.

@@ -9,7 +9,7 @@ use super::rows::{SqlValue, insert_rows, set_excluded, trusted};
 use super::{Store, StoreError, now_text};
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Running,
@@ -37,7 +37,7 @@ impl RunStatus {
 }
 
 /// Row counts of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RunCounts {
     pub accepted: u64,
     pub rejected: u64,
@@ -46,7 +46,7 @@ pub struct RunCounts {
 }
 
 /// One ingestion run as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Run {
     pub id: i64,
     pub connector_id: Option<String>,
@@ -58,7 +58,9 @@ pub struct Run {
     pub error: Option<String>,
     /// The connector refused the source's content as a whole (the error says why); nothing stored.
     pub refused: bool,
-    /// The source's columns that feed no field and are not ignored by configuration.
+    /// The source's columns that feed no field and are not ignored by configuration: each its
+    /// `location` and `heading`.
+    #[schema(value_type = Vec<Object>)]
     pub unrecognised: Vec<UnrecognisedColumn>,
 }
 

@@ -16,5 +16,6 @@ mod hostile_sql;
 mod http_hygiene;
 mod ingest;
 mod maps;
+mod openapi;
 mod secrets;
 mod store;
