@@ -16,7 +16,7 @@ use welfare_queries::indicators::{self, RiskFlag};
 use welfare_queries::{Range, Snapshot};
 
 use super::error::ApiError;
-use super::openapi::{ArrowStream, rows_schema};
+use super::openapi::rows_schema;
 use super::params::{Format, Month, format_of, parse_query, resolve_range, resolve_within};
 use super::{AppState, cached, envelope, json_bytes, output_answer};
 use crate::analytics::Analytics;
@@ -70,12 +70,7 @@ fn fund_rows() -> RefOr<Schema> {
     tag = "funds",
     params(FundsParams),
     responses(
-        (status = 200, description = "One row per fund", content(
-            (FundsAnswer = "application/json"),
-            (String = "text/csv; charset=utf-8"),
-            (ArrowStream = "application/vnd.apache.arrow.stream"),
-        )),
-        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+        (status = 200, description = "One row per fund", body = FundsAnswer),
     ),
 )]
 async fn funds(
@@ -166,12 +161,7 @@ fn history_rows() -> RefOr<Schema> {
     tag = "funds",
     params(("id" = String, Path, description = "The fund's id", example = "F-500101-01"), FundParams),
     responses(
-        (status = 200, description = "The fund", content(
-            (FundAnswer = "application/json"),
-            (String = "text/csv; charset=utf-8"),
-            (ArrowStream = "application/vnd.apache.arrow.stream"),
-        )),
-        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+        (status = 200, description = "The fund", body = FundAnswer),
         (status = 404, description = "No such fund registered by the month", body = super::error::ErrorBody),
     ),
 )]

@@ -19,7 +19,7 @@ use welfare_queries::indicators;
 use welfare_queries::{IndicatorQuery, Range, Rollup, Snapshot};
 
 use super::error::ApiError;
-use super::openapi::{ArrowStream, rows_schema};
+use super::openapi::rows_schema;
 use super::params::{
     Format, Month, format_of, indicator_list, parse_period, parse_query, policy_names,
     resolve_range, resolve_rollup, resolve_within,
@@ -157,12 +157,7 @@ fn indicator_rows() -> RefOr<Schema> {
     tag = "indicators",
     params(IndicatorsParams),
     responses(
-        (status = 200, description = "One row per area", content(
-            (IndicatorsAnswer = "application/json"),
-            (String = "text/csv; charset=utf-8"),
-            (ArrowStream = "application/vnd.apache.arrow.stream"),
-        )),
-        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+        (status = 200, description = "One row per area", body = IndicatorsAnswer),
     ),
 )]
 async fn indicators(
@@ -236,12 +231,7 @@ fn matching_rows() -> RefOr<Schema> {
     tag = "indicators",
     params(IndicatorsParams),
     responses(
-        (status = 200, description = "One row per area", content(
-            (MatchingAnswer = "application/json"),
-            (String = "text/csv; charset=utf-8"),
-            (ArrowStream = "application/vnd.apache.arrow.stream"),
-        )),
-        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+        (status = 200, description = "One row per area", body = MatchingAnswer),
     ),
 )]
 async fn matching(
@@ -336,12 +326,7 @@ fn timeseries_rows() -> RefOr<Schema> {
     tag = "indicators",
     params(TimeseriesParams),
     responses(
-        (status = 200, description = "One row per month", content(
-            (TimeseriesAnswer = "application/json"),
-            (String = "text/csv; charset=utf-8"),
-            (ArrowStream = "application/vnd.apache.arrow.stream"),
-        )),
-        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+        (status = 200, description = "One row per month", body = TimeseriesAnswer),
     ),
 )]
 async fn timeseries(

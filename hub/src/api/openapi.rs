@@ -124,14 +124,48 @@ pub fn base() -> OpenApi {
         .build()
 }
 
-/// Adds to every operation the errors any route can answer (each only where the handler did not
-/// describe it more precisely): 400 (a bad parameter, bad UTF-8 in the path or query), 500, 503
-/// (busy, with `Retry-After`) and, for everything else the HTTP layer answers (405, 408, 413, …),
-/// `default` — all in the one error shape.
+/// Adds what operations share, so that no handler repeats it:
+/// - to every operation, the errors any route can answer (each only where the handler did not
+///   describe it more precisely): 400 (a bad parameter, bad UTF-8 in the path or query), 500, 503
+///   (busy, with `Retry-After`) and, for everything else the HTTP layer answers (405, 408, 413, …),
+///   `default` — all in the one error shape;
+/// - to every table answer (an operation with a `format` parameter), its CSV and Arrow forms beside
+///   the JSON, and for a `GET` (cached per snapshot) the 304 to `If-None-Match`.
 pub fn finish(document: &mut OpenApi) {
     for item in document.paths.paths.values_mut() {
+        let get = item.get.is_some();
         for operation in operations(item) {
+            let tabular = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| matches!(p, RefOr::T(p) if p.name == "format"));
             let responses = &mut operation.responses.responses;
+            if tabular {
+                if let Some(RefOr::T(ok)) = responses.get_mut("200") {
+                    ok.content.insert(
+                        "text/csv; charset=utf-8".into(),
+                        ContentBuilder::new()
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build()
+                            .into(),
+                    );
+                    ok.content.insert(
+                        "application/vnd.apache.arrow.stream".into(),
+                        ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                                ArrowStream::name(),
+                            ))))
+                            .build()
+                            .into(),
+                    );
+                }
+                if get {
+                    responses
+                        .entry("304".into())
+                        .or_insert(RefOr::T(not_modified()));
+                }
+            }
             for (status, response) in [
                 (
                     "400",
@@ -168,6 +202,13 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut
     ]
     .into_iter()
     .flatten()
+}
+
+/// 304: the client's copy (`If-None-Match`) is current.
+pub fn not_modified() -> DocResponse {
+    ResponseBuilder::new()
+        .description("Not modified: the `ETag` sent in `If-None-Match` is current")
+        .build()
 }
 
 /// An error answer in the one shape.

@@ -10,7 +10,6 @@ use utoipa_axum::routes;
 use welfare_queries::AnswerFormat;
 
 use super::error::{ApiError, ErrorBody};
-use super::openapi::ArrowStream;
 use super::params::{Format, format_of, parse_query};
 use super::{AppState, snapshot_header};
 
@@ -62,11 +61,7 @@ struct QueryAnswer {
     params(QueryParams),
     request_body(content = QueryBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "The rows", content(
-            (QueryAnswer = "application/json"),
-            (String = "text/csv; charset=utf-8"),
-            (ArrowStream = "application/vnd.apache.arrow.stream"),
-        )),
+        (status = 200, description = "The rows", body = QueryAnswer),
         (status = 400, description = "Not one read-only statement, too large or deep, or it failed (the message says where)", body = ErrorBody),
         (status = 413, description = "The body, or the answer past the byte cap, is too large (the message gives the limit)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),

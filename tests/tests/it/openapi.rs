@@ -124,6 +124,37 @@ async fn the_document_is_openapi_3_1_served_as_json_and_self_contained() -> anyh
             "{r} does not resolve"
         );
     }
+    // A table answer (a `format` parameter) comes as JSON, CSV or Arrow; a cached GET revalidates.
+    let mut tables = 0;
+    for (method, path, op) in operations(&document) {
+        let has_format = op["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == "format"));
+        if !has_format {
+            continue;
+        }
+        tables += 1;
+        let content = op["responses"]["200"]["content"].as_object().unwrap();
+        let types: BTreeSet<&str> = content.keys().map(String::as_str).collect();
+        assert_eq!(
+            types,
+            BTreeSet::from([
+                "application/json",
+                "application/vnd.apache.arrow.stream",
+                "text/csv; charset=utf-8"
+            ]),
+            "{method} {path}"
+        );
+        assert_eq!(
+            op["responses"].get("304").is_some(),
+            method == "get",
+            "{method} {path}"
+        );
+    }
+    assert_eq!(
+        tables, 6,
+        "indicators, matching, timeseries, funds, a fund, query"
+    );
     // Operation ids are unique (clients are generated from them).
     let ids: Vec<String> = operations(&document)
         .iter()
