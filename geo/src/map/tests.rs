@@ -562,9 +562,8 @@ fn payloads_fit_their_budgets() {
                 };
                 assert!(gz <= budget, "{level} zoom 4: {gz} bytes gzipped");
             }
-            if level == Level::Subdistrict {
-                assert!(took.as_millis() < 300, "writing took {took:?}");
-            }
+            // How long writing takes is the maps benchmark's to measure (hub/benches/maps.rs,
+            // uncached tambon maps against 300 ms), not a test's: a loaded machine fails a timed test.
         }
     }
 }
