@@ -15,7 +15,12 @@
 //!    keep-alive);
 //! 4. runs `wrk --latency` against the hub and against nginx for the same bytes and prints requests
 //!    per second, latency p50/p99, transfer per second and the hub/nginx ratio;
-//! 5. prints a summary and writes it as JSON to `<target dir>/maps-bench/results.json`.
+//! 5. the crowd (issue 11, `crowd/mod.rs`): `wrk` with 1,000 connections × 30 s on the cached
+//!    `/indicators?level=province` (brotli), on the cached province map and on uncached tambon maps
+//!    (a Lua script makes every request another month × indicator × zoom × policy and counts the
+//!    statuses, 503 apart), with the hub's peak memory and `/healthz` latency measured during each
+//!    run; then the cached `/indicators` answer beside nginx serving the same bytes;
+//! 6. prints a summary and writes it as JSON to `<target dir>/maps-bench/results.json`.
 //!
 //! `wrk` and `nginx` must be installed (`apt-get install wrk nginx`). `wrk`, the hub and nginx share
 //! the machine's cores, so the requests per second are for this machine with the load generator on
@@ -24,9 +29,15 @@
 //! Environment: `WELFARE_HUB_GEOGRAPHY` (default `../shared/data/thailand` beside the repository),
 //! `BENCH_MONTHS` (120), `BENCH_REPS` (10), `BENCH_WRK_SECONDS` (10), `BENCH_WRK_THREADS` (2),
 //! `BENCH_WRK_CONNECTIONS` (64), `BENCH_NGINX_WORKERS` (the number of cores), `BENCH_START_TIMEOUT`
-//! (seconds to wait for the demo to serve, 900).
+//! (seconds to wait for the demo to serve, 900), `BENCH_PHASES` (`all`, or some of `uncached`,
+//! `sizes`, `cached`, `crowd`), `BENCH_CROWD_CONNECTIONS` (1000), `BENCH_CROWD_SECONDS` (30),
+//! `BENCH_CROWD_TIMEOUT` (wrk's `--timeout` in the crowd, 30 s), `BENCH_HEALTHZ_INTERVAL_MS` (50),
+//! `BENCH_CROWD_SETTLE` (seconds of pause before each crowd run, 5), `BENCH_QUIET_FOR` (process
+//! names to wait for before each measured run, `rustc`; empty: none), `BENCH_QUIET_MAX_WAIT`
+//! (seconds, 1200).
 
 mod common;
+mod crowd;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt as _;
@@ -47,6 +58,60 @@ const INDICATORS: [&str; 4] = [
     "high_risk_funds",
     "reporting_rate",
 ];
+
+/// The phases `BENCH_PHASES` selects (comma-separated: `uncached`, `sizes`, `cached`, `crowd`;
+/// default `all`).
+#[derive(Debug, Clone, Copy)]
+struct Phases {
+    uncached: bool,
+    sizes: bool,
+    cached: bool,
+    crowd: bool,
+}
+
+impl Phases {
+    fn from_env() -> anyhow::Result<Phases> {
+        let text = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "all".into());
+        let mut p = Phases {
+            uncached: false,
+            sizes: false,
+            cached: false,
+            crowd: false,
+        };
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "all" => {
+                    p = Phases {
+                        uncached: true,
+                        sizes: true,
+                        cached: true,
+                        crowd: true,
+                    }
+                }
+                "uncached" => p.uncached = true,
+                "sizes" => p.sizes = true,
+                "cached" => p.cached = true,
+                "crowd" => p.crowd = true,
+                other => bail!(
+                    "BENCH_PHASES: {other:?} is not one of all, uncached, sizes, cached, crowd"
+                ),
+            }
+        }
+        Ok(p)
+    }
+
+    fn names(self) -> Vec<&'static str> {
+        [
+            ("uncached", self.uncached),
+            ("sizes", self.sizes),
+            ("cached", self.cached),
+            ("crowd", self.crowd),
+        ]
+        .into_iter()
+        .filter_map(|(n, on)| on.then_some(n))
+        .collect()
+    }
+}
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -293,22 +358,56 @@ struct WrkSettings {
     threads: u32,
     connections: u32,
     seconds: u32,
+    /// Process names to wait for before each run (`BENCH_QUIET_FOR`).
+    quiet: Vec<String>,
 }
 
-fn run_wrk(s: &WrkSettings, url: &str) -> anyhow::Result<Wrk> {
-    let output = Command::new(&s.wrk)
-        .args([
-            format!("-t{}", s.threads),
-            format!("-c{}", s.connections),
-            format!("-d{}s", s.seconds),
-            "--latency".into(),
-            "-H".into(),
-            "Accept-Encoding: gzip".into(),
-            url.into(),
-        ])
+/// One wrk run: `-t{threads} -c{connections} -d{seconds}s --latency -H 'Accept-Encoding: …'`, with a
+/// Lua script and a `--timeout` when given.
+#[derive(Debug)]
+struct WrkRun<'a> {
+    connections: u32,
+    seconds: u32,
+    encoding: &'a str,
+    script: Option<&'a Path>,
+    timeout_s: Option<u32>,
+    /// Wait first until none of `WrkSettings::quiet` runs.
+    wait_quiet: bool,
+}
+
+/// Runs wrk and returns what it printed.
+fn wrk_output(s: &WrkSettings, run: &WrkRun, url: &str) -> anyhow::Result<String> {
+    if run.wait_quiet {
+        crowd::wait_quiet(&s.quiet);
+    }
+    let mut command = Command::new(&s.wrk);
+    command.args([
+        format!("-t{}", s.threads),
+        format!("-c{}", run.connections),
+        format!("-d{}s", run.seconds),
+        "--latency".into(),
+        "-H".into(),
+        format!("Accept-Encoding: {}", run.encoding),
+    ]);
+    if let Some(t) = run.timeout_s {
+        command.arg("--timeout").arg(format!("{t}s"));
+    }
+    if let Some(script) = run.script {
+        command.arg("-s").arg(script);
+    }
+    let ticks = crowd::process_ticks();
+    let output = command
+        .arg(url)
         .stdin(Stdio::null())
         .output()
         .context("running wrk")?;
+    let (other, top) = crowd::foreign_cpu(&ticks, &crowd::process_ticks());
+    if other >= 1.0 {
+        println!(
+            "  NOTE: other processes used {} during this wrk run",
+            crowd::describe_cpu(other, &top)
+        );
+    }
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() {
         bail!(
@@ -317,10 +416,33 @@ fn run_wrk(s: &WrkSettings, url: &str) -> anyhow::Result<Wrk> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    parse_wrk(&text)
+    let busy = crowd::running(&s.quiet);
+    if !busy.is_empty() {
+        println!(
+            "  NOTE: {} running at the end of this wrk run",
+            busy.iter()
+                .map(|(pid, name)| format!("{name} ({pid})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(text)
 }
 
-/// Starts nginx serving `files` (name → URL path) from `root` with gzip headers, on a free port.
+fn run_wrk(s: &WrkSettings, url: &str) -> anyhow::Result<Wrk> {
+    let run = WrkRun {
+        connections: s.connections,
+        seconds: s.seconds,
+        encoding: "gzip",
+        script: None,
+        timeout_s: None,
+        wait_quiet: true,
+    };
+    parse_wrk(&wrk_output(s, &run, url)?)
+}
+
+/// Starts nginx serving the files under `root` on a free port: with `Content-Encoding: gzip` and
+/// `Content-Type: application/geo+json`, those under `br/` with `br` and `application/json`.
 fn start_nginx(
     nginx: &Path,
     dir: &Path,
@@ -364,6 +486,10 @@ http {{
         root {root};
         location / {{
             add_header Content-Encoding gzip;
+        }}
+        location /br/ {{
+            default_type application/json;
+            add_header Content-Encoding br;
         }}
     }}
 }}
@@ -410,11 +536,13 @@ http {{
 }
 
 /// Starts `welfare-hub demo` and waits for its URL; returns the guard, the base URL, the
-/// "Demo loaded" line and how long it took.
+/// "Demo loaded" line and how long it took. The hub's standard error (its log) goes to `log`: under
+/// the crowd it can be tens of thousands of lines.
 fn start_hub(
     dir: &Path,
     geography: &str,
     months: u32,
+    log: &Path,
 ) -> anyhow::Result<(Killed, String, String, Duration)> {
     let config = dir.join("hub.toml");
     // Nightly runs would start by themselves at 02:00 Bangkok: schedule them away.
@@ -430,7 +558,7 @@ fn start_hub(
         .env("WELFARE_HUB_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(std::fs::File::create(log).context("the hub's log file")?)
         .spawn()
         .context("starting welfare-hub demo")?;
     let stdout = child.stdout.take().context("the hub's stdout")?;
@@ -462,13 +590,26 @@ fn start_hub(
                 println!("  hub: {line}");
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                bail!("the hub did not announce its URL within {timeout:?}")
+                bail!(
+                    "the hub did not announce its URL within {timeout:?}; its log ends:\n{}",
+                    log_tail(log)
+                )
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                bail!("the hub exited before serving")
+                bail!(
+                    "the hub exited before serving; its log ends:\n{}",
+                    log_tail(log)
+                )
             }
         }
     }
+}
+
+/// The last lines of a log file.
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 /// The first and latest months of the demo's reports, from "… monthly summaries 2016-11–2026-10; …".
@@ -500,7 +641,10 @@ async fn main() -> anyhow::Result<()> {
         threads: env_or("BENCH_WRK_THREADS", 2),
         connections: env_or("BENCH_WRK_CONNECTIONS", 64),
         seconds: env_or("BENCH_WRK_SECONDS", 10),
+        quiet: crowd::quiet_names(),
     };
+    let phases = Phases::from_env()?;
+    let crowd_settings = crowd::CrowdSettings::from_env(&settings);
     let nginx_workers: usize = env_or("BENCH_NGINX_WORKERS", cores);
     // Inside the target directory that built this benchmark (`CARGO_TARGET_DIR` or `target/`).
     let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -510,9 +654,13 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&out)?;
     let dir = tempfile::tempdir()?;
 
-    println!("maps benchmark: the hub's map answers over HTTP on loopback ({cores} cores)");
+    println!(
+        "maps benchmark: the hub's map answers over HTTP on loopback ({cores} cores; phases: {})",
+        phases.names().join(", ")
+    );
     println!("  starting welfare-hub demo ({months} months of reports)…");
-    let (hub, base, summary, load) = start_hub(dir.path(), &geography, months)?;
+    let hub_log = out.join("hub-stderr.log");
+    let (hub, base, summary, load) = start_hub(dir.path(), &geography, months, &hub_log)?;
     println!(
         "  hub serving at {base} after {:.1} s (pid {})",
         load.as_secs_f64(),
@@ -537,7 +685,13 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut uncached = Vec::new();
     let mut warmups = Vec::new();
-    for zoom in [4u8, 9] {
+    let uncached_zooms: &[u8] = if phases.uncached {
+        crowd::wait_quiet(&settings.quiet);
+        &[4, 9]
+    } else {
+        &[]
+    };
+    for &zoom in uncached_zooms {
         let (period, indicator) = key(&mut next_key);
         let warm = fetch(
             &client,
@@ -599,7 +753,7 @@ async fn main() -> anyhow::Result<()> {
 
     // ---- Sizes: the whole-country layers at their default zooms and at the tambon zooms.
     let mut sizes = Vec::new();
-    for (label, query) in [
+    let sized = [
         ("provinces, zoom 5 (default)", "province.geojson?zoom=5"),
         ("provinces, zoom 4", "province.geojson?zoom=4"),
         ("districts, zoom 7 (default)", "district.geojson?zoom=7"),
@@ -609,7 +763,8 @@ async fn main() -> anyhow::Result<()> {
             "districts of province 50, zoom 8",
             "district.geojson?within=50&zoom=8",
         ),
-    ] {
+    ];
+    for (label, query) in sized.into_iter().filter(|_| phases.sizes) {
         let raw = fetch(&client, &format!("{maps}/{query}"), false).await?;
         let zipped = fetch(&client, &format!("{maps}/{query}"), true).await?;
         let features = serde_json::from_slice::<Json>(&raw.body)
@@ -628,10 +783,11 @@ async fn main() -> anyhow::Result<()> {
         std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755))?;
     }
     let mut cached = Vec::new();
-    for (name, query) in [
+    let cached_maps = [
         ("provinces.geojson", "province.geojson?zoom=5"),
         ("districts-50.geojson", "district.geojson?within=50&zoom=8"),
-    ] {
+    ];
+    for (name, query) in cached_maps.into_iter().filter(|_| phases.cached) {
         let url = format!("{maps}/{query}");
         let f = fetch(&client, &url, true).await?;
         if f.encoding.as_deref() != Some("gzip") {
@@ -640,7 +796,12 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(root.join(name), &f.body)?;
         cached.push((name, query, url, f.body));
     }
-    let (nginx_guard, nginx_port) = start_nginx(&nginx, dir.path(), &root, nginx_workers)?;
+    let nginx_guard = if phases.cached || phases.crowd {
+        Some(start_nginx(&nginx, dir.path(), &root, nginx_workers)?)
+    } else {
+        None
+    };
+    let nginx_port = nginx_guard.as_ref().map_or(0, |(_, port)| *port);
     let mut rps = Vec::new();
     for (name, query, hub_url, body) in &cached {
         let nginx_url = format!("http://127.0.0.1:{nginx_port}/{name}");
@@ -662,7 +823,31 @@ async fn main() -> anyhow::Result<()> {
         }
         rps.push((*name, *query, body.len(), hub_run, nginx_run));
     }
+    // The hub's peak so far (the crowd phase resets the kernel's peak before each of its runs).
     let hub_rss = common::peak_rss_mb(&hub.pid().to_string());
+
+    // ---- The crowd: 1,000 connections on cached and uncached answers (issue 11).
+    let crowd = if phases.crowd {
+        Some(
+            crowd::run(crowd::Setup {
+                client: &client,
+                base: &base,
+                hub_pid: hub.pid(),
+                wrk: &settings,
+                settings: &crowd_settings,
+                nginx: &nginx,
+                nginx_port,
+                root: &root,
+                dir: dir.path(),
+                hub_log: &hub_log,
+                latest,
+                span,
+            })
+            .await?,
+        )
+    } else {
+        None
+    };
     drop(nginx_guard);
     drop(hub);
 
@@ -671,88 +856,99 @@ async fn main() -> anyhow::Result<()> {
     println!("maps benchmark: summary");
     println!("  {summary}");
     println!("  demo start to serving     {:.1} s", load.as_secs_f64());
-    println!("  hub peak memory           {hub_rss:.0} MB");
-    println!();
-    println!(
-        "  uncached whole-country tambon map (no `within`), {reps} requests each, each a different \
+    println!("  hub peak memory           {hub_rss:.0} MB (before the crowd phase)");
+    if phases.uncached {
+        println!();
+        println!(
+            "  uncached whole-country tambon map (no `within`), {reps} requests each, each a different \
          month/indicator (a cache miss), client wall time (target ≤ {TARGET_UNCACHED_MS:.0} ms):"
-    );
-    println!(
-        "  {:<36} {:>9} {:>9} {:>9} {:>11}",
-        "request", "median ms", "min ms", "max ms", "answer"
-    );
-    for t in &uncached {
-        println!(
-            "  {:<36} {:>9.1} {:>9.1} {:>9.1} {:>11}{}",
-            t.label,
-            t.median(),
-            t.ms[0],
-            t.ms[t.ms.len() - 1],
-            kb(t.bytes),
-            if t.median() <= TARGET_UNCACHED_MS {
-                ""
-            } else {
-                "  OVER TARGET"
-            }
         );
-    }
-    println!();
-    println!("  map sizes (whole country unless `within`):");
-    println!(
-        "  {:<34} {:>9} {:>11} {:>11} {:>7}",
-        "map", "features", "raw", "gzip", "ratio"
-    );
-    for (label, _, raw, zipped, features) in &sizes {
         println!(
-            "  {label:<34} {features:>9} {:>11} {:>11} {:>6.1}×",
-            kb(*raw),
-            kb(*zipped),
-            *raw as f64 / *zipped as f64
+            "  {:<36} {:>9} {:>9} {:>9} {:>11}",
+            "request", "median ms", "min ms", "max ms", "answer"
         );
-    }
-    println!();
-    println!(
-        "  cached answers, wrk -t{} -c{} -d{}s --latency -H 'Accept-Encoding: gzip' (wrk, the hub and \
-         nginx share the {cores} cores; nginx: {nginx_workers} workers, sendfile, the same gzip bytes from disk):",
-        settings.threads, settings.connections, settings.seconds
-    );
-    println!(
-        "  {:<36} {:<6} {:>10} {:>9} {:>9} {:>12} {:>7}",
-        "map (gzip body)", "server", "req/s", "p50 ms", "p99 ms", "transfer/s", "hub/ng"
-    );
-    for (_, query, bytes, hub_run, nginx_run) in &rps {
-        let ratio = hub_run.requests_per_sec / nginx_run.requests_per_sec;
-        for (who, w) in [("hub", hub_run), ("nginx", nginx_run)] {
+        for t in &uncached {
             println!(
-                "  {:<36} {who:<6} {:>10.0} {:>9.2} {:>9.2} {:>10.1}MB {:>7}",
-                if who == "hub" {
-                    format!("{query} ({})", kb(*bytes))
+                "  {:<36} {:>9.1} {:>9.1} {:>9.1} {:>11}{}",
+                t.label,
+                t.median(),
+                t.ms[0],
+                t.ms[t.ms.len() - 1],
+                kb(t.bytes),
+                if t.median() <= TARGET_UNCACHED_MS {
+                    ""
                 } else {
-                    String::new()
-                },
-                w.requests_per_sec,
-                w.p50_ms,
-                w.p99_ms,
-                w.transfer_per_sec / f64::from(1 << 20),
-                if who == "hub" {
-                    format!(
-                        "{ratio:.2}{}",
-                        if ratio >= TARGET_RATIO { "" } else { " LOW" }
-                    )
-                } else {
-                    String::new()
-                },
+                    "  OVER TARGET"
+                }
             );
         }
     }
-    println!("  (target: hub/nginx ≥ {TARGET_RATIO})");
+    if phases.sizes {
+        println!();
+        println!("  map sizes (whole country unless `within`):");
+        println!(
+            "  {:<34} {:>9} {:>11} {:>11} {:>7}",
+            "map", "features", "raw", "gzip", "ratio"
+        );
+        for (label, _, raw, zipped, features) in &sizes {
+            println!(
+                "  {label:<34} {features:>9} {:>11} {:>11} {:>6.1}×",
+                kb(*raw),
+                kb(*zipped),
+                *raw as f64 / *zipped as f64
+            );
+        }
+    }
+    if phases.cached {
+        println!();
+        println!(
+            "  cached answers, wrk -t{} -c{} -d{}s --latency -H 'Accept-Encoding: gzip' (wrk, the hub and \
+         nginx share the {cores} cores; nginx: {nginx_workers} workers, sendfile, the same gzip bytes from disk):",
+            settings.threads, settings.connections, settings.seconds
+        );
+        println!(
+            "  {:<36} {:<6} {:>10} {:>9} {:>9} {:>12} {:>7}",
+            "map (gzip body)", "server", "req/s", "p50 ms", "p99 ms", "transfer/s", "hub/ng"
+        );
+        for (_, query, bytes, hub_run, nginx_run) in &rps {
+            let ratio = hub_run.requests_per_sec / nginx_run.requests_per_sec;
+            for (who, w) in [("hub", hub_run), ("nginx", nginx_run)] {
+                println!(
+                    "  {:<36} {who:<6} {:>10.0} {:>9.2} {:>9.2} {:>10.1}MB {:>7}",
+                    if who == "hub" {
+                        format!("{query} ({})", kb(*bytes))
+                    } else {
+                        String::new()
+                    },
+                    w.requests_per_sec,
+                    w.p50_ms,
+                    w.p99_ms,
+                    w.transfer_per_sec / f64::from(1 << 20),
+                    if who == "hub" {
+                        format!(
+                            "{ratio:.2}{}",
+                            if ratio >= TARGET_RATIO { "" } else { " LOW" }
+                        )
+                    } else {
+                        String::new()
+                    },
+                );
+            }
+        }
+        println!("  (target: hub/nginx ≥ {TARGET_RATIO})");
+    }
+    if let Some(c) = &crowd {
+        c.print();
+    }
 
     let results = json!({
+        "phases": phases.names(),
         "cores": cores,
         "months": months,
         "demo_summary": summary,
         "demo_start_s": load.as_secs_f64(),
         "hub_peak_rss_mb": hub_rss,
+        "crowd": crowd.as_ref().map(crowd::Crowd::json),
         "uncached_tambon_maps": {
             "warmups": warmups,
             "runs": uncached.iter().map(Timings::json).collect::<Vec<_>>(),
@@ -794,6 +990,9 @@ async fn main() -> anyhow::Result<()> {
     let path = out.join("results.json");
     std::fs::write(&path, serde_json::to_string_pretty(&results)?)?;
     println!();
-    println!("  results written to <target dir>/maps-bench/results.json");
+    println!(
+        "  results written to <target dir>/maps-bench/results.json; the hub's log to \
+         <target dir>/maps-bench/hub-stderr.log"
+    );
     Ok(())
 }
