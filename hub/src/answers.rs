@@ -221,6 +221,21 @@ impl Admission {
 
     /// Waits for a turn, briefly; `Err` when the queue is full or the wait is over.
     pub async fn admit(&self) -> Result<SemaphorePermit<'_>, Overloaded> {
+        self.admit_by(tokio::time::Instant::now() + self.wait).await
+    }
+
+    /// The latest a request arriving now may be admitted.
+    pub fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.wait
+    }
+
+    /// Waits for a turn until `deadline` at the latest; `Err` when the queue is full or the deadline
+    /// has passed. A request that has to try more than once (it joined a computation that was then
+    /// refused) keeps its first deadline, so no caller waits longer than one wait in all.
+    pub async fn admit_by(
+        &self,
+        deadline: tokio::time::Instant,
+    ) -> Result<SemaphorePermit<'_>, Overloaded> {
         let busy = Overloaded {
             retry_after: self.wait.as_secs().max(1),
         };
@@ -232,7 +247,7 @@ impl Admission {
             return Err(busy);
         }
         let _queued = Queued(&self.waiting);
-        match tokio::time::timeout(self.wait, self.running.acquire()).await {
+        match tokio::time::timeout_at(deadline, self.running.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),
             // Timed out, or the semaphore closed (never: it is not closed).
             _ => Err(busy),
@@ -247,7 +262,7 @@ type Slot = OnceCell<Arc<Encoded>>;
 struct Entries<K> {
     version: u64,
     slots: HashMap<K, Arc<Slot>>,
-    /// Keys in the order they were filled, for eviction.
+    /// Keys of filled slots in the order they were filled, for eviction.
     order: VecDeque<K>,
 }
 
@@ -290,6 +305,10 @@ impl<K: Hash + Eq + Clone + Debug> AnswerCache<K> {
 
     /// The answer to `key` of snapshot `version`: cached, being computed by another caller (then
     /// shared), or computed now by `compute` once admitted.
+    ///
+    /// A caller that joins a computation which is then refused admission tries once itself, within
+    /// what is left of its own wait; a refused or failed computation leaves nothing in the cache (a
+    /// crowd asking a million different answers holds a slot per request in flight, not per answer).
     pub async fn get_or_compute<E, F, Fut>(
         &self,
         version: u64,
@@ -301,20 +320,28 @@ impl<K: Hash + Eq + Clone + Debug> AnswerCache<K> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Encoded, E>>,
     {
+        let deadline = self.admission.deadline();
         let slot = self.slot(version, key);
         let computed = std::sync::atomic::AtomicBool::new(false);
         let answer = slot
             .get_or_try_init(|| async {
-                let _turn = self.admission.admit().await?;
+                let _turn = self.admission.admit_by(deadline).await?;
                 computed.store(true, Ordering::Relaxed);
                 compute().await.map(Arc::new)
             })
-            .await?
-            .clone();
-        if computed.load(Ordering::Relaxed) {
-            self.fit(version);
+            .await;
+        match answer {
+            Ok(answer) => {
+                if computed.load(Ordering::Relaxed) {
+                    self.keep(version, key, &slot);
+                }
+                Ok(answer.clone())
+            }
+            Err(e) => {
+                self.forget(version, key, &slot);
+                Err(e)
+            }
         }
-        Ok(answer)
     }
 
     /// The slot of `key` in `version`. A newer snapshot empties the cache; a request still holding
@@ -331,10 +358,41 @@ impl<K: Hash + Eq + Clone + Debug> AnswerCache<K> {
         if let Some(slot) = entries.slots.get(key) {
             return slot.clone();
         }
+        // Into `order` once filled (`keep`): the eviction order holds answers, not requests.
         let slot = Arc::<Slot>::default();
         entries.slots.insert(key.clone(), slot.clone());
-        entries.order.push_back(key.clone());
         slot
+    }
+
+    /// Puts a slot just filled back in the cache if a refusal took it out meanwhile, then trims the
+    /// cache to its budget.
+    fn keep(&self, version: u64, key: &K, slot: &Arc<Slot>) {
+        {
+            let mut entries = self.entries.lock().expect("answer cache lock");
+            if entries.version == version {
+                if !entries.slots.contains_key(key) {
+                    entries.slots.insert(key.clone(), slot.clone());
+                }
+                entries.order.push_back(key.clone());
+            }
+        }
+        self.fit(version);
+    }
+
+    /// Takes a slot whose computation was refused or failed out of the cache, unless it was filled
+    /// meanwhile or is no longer the key's slot.
+    fn forget(&self, version: u64, key: &K, slot: &Arc<Slot>) {
+        let mut entries = self.entries.lock().expect("answer cache lock");
+        if entries.version != version {
+            return;
+        }
+        let ours = entries
+            .slots
+            .get(key)
+            .is_some_and(|s| Arc::ptr_eq(s, slot) && s.get().is_none());
+        if ours {
+            entries.slots.remove(key);
+        }
     }
 
     /// Drops the oldest answers until the cache is within its budget (slots still being computed
@@ -587,6 +645,82 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(&again.body[..], b"{\"ok\":1}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refused_requests_leave_nothing_behind() {
+        let c = Arc::new(cache(1 << 20, 1, 0));
+        let busy = {
+            let c = c.clone();
+            tokio::spawn(async move {
+                c.get_or_compute(1, &"slow".to_string(), || async {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    Ok::<_, Overloaded>(Encoded::json("{}"))
+                })
+                .await
+                .map(|_| ())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        for i in 0..1000 {
+            let refused = c
+                .get_or_compute(1, &format!("map {i}"), || async {
+                    Ok::<_, Overloaded>(Encoded::json("{}"))
+                })
+                .await;
+            assert_eq!(refused.unwrap_err(), Overloaded { retry_after: 1 });
+        }
+        {
+            let entries = c.entries.lock().unwrap();
+            assert_eq!(entries.slots.len(), 1, "only the computation in flight");
+            assert!(entries.order.is_empty());
+        }
+        busy.await.unwrap().unwrap();
+        let entries = c.entries.lock().unwrap();
+        assert_eq!(entries.slots.len(), 1);
+        assert_eq!(entries.order.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_that_joins_a_refused_computation_waits_no_longer_than_one_wait() {
+        // One running (busy for 5 s), a queue of four, waits of 200 ms.
+        let c = Arc::new(cache(1 << 20, 1, 4));
+        let _busy = {
+            let c = c.clone();
+            tokio::spawn(async move {
+                c.get_or_compute(1, &"busy".to_string(), || async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    Ok::<_, Overloaded>(Encoded::json("{}"))
+                })
+                .await
+                .map(|_| ())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let ask = |c: Arc<AnswerCache<String>>| async move {
+            let started = tokio::time::Instant::now();
+            let outcome = c
+                .get_or_compute(1, &"x".to_string(), || async {
+                    Ok::<_, Overloaded>(Encoded::json("{}"))
+                })
+                .await
+                .map(|_| ());
+            (outcome, started.elapsed())
+        };
+        // The first asks at 0 ms and queues; the second joins its slot at 100 ms. The first is
+        // refused at 200 ms; the second then queues itself only until its own 200 ms are over.
+        let first = tokio::spawn(ask(c.clone()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let second = tokio::spawn(ask(c.clone()));
+        let (first, first_waited) = first.await.unwrap();
+        let (second, second_waited) = second.await.unwrap();
+        assert_eq!(first, Err(Overloaded { retry_after: 1 }));
+        assert_eq!(second, Err(Overloaded { retry_after: 1 }));
+        // (Paused time is exact to the timer's millisecond.)
+        let one_wait = Duration::from_millis(200)..Duration::from_millis(202);
+        assert!(one_wait.contains(&first_waited), "{first_waited:?}");
+        assert!(one_wait.contains(&second_waited), "{second_waited:?}");
+        assert_eq!(c.entries.lock().unwrap().slots.len(), 1);
     }
 
     #[tokio::test]

@@ -10,10 +10,12 @@
 //! document (`openapi`, served at `/api/v1/openapi.json`) hold the same routes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use welfare_connectors::Secret;
@@ -163,7 +165,51 @@ pub fn router(state: AppState) -> Router {
                 "this endpoint does not take that method",
             )
         });
-    hygiene::layered(api.with_state(state)).layer(TraceLayer::new_for_http())
+    hygiene::layered(api.with_state(state)).layer(TraceLayer::new_for_http().on_failure(
+        |failure: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span| {
+            let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+            match failure {
+                ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
+                    busy_refusals::count();
+                    tracing::debug!(latency_ms, "answered 503: busy or not ready");
+                }
+                other => tracing::error!(classification = %other, latency_ms, "response failed"),
+            }
+        },
+    ))
+}
+
+/// 503s are the hub saying "busy, come back in a moment" on purpose; a crowd can bring thousands a
+/// second. Each is logged at DEBUG; a WARN tells the operator how many, at most every ten seconds.
+mod busy_refusals {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    const EVERY: Duration = Duration::from_secs(10);
+
+    /// When the last WARN went out, and the 503s since.
+    static SINCE_LAST: Mutex<Option<(Instant, u64)>> = Mutex::new(None);
+
+    pub(super) fn count() {
+        let mut state = SINCE_LAST.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let refused = match state.as_mut() {
+            // The first one is told at once.
+            None => 1,
+            Some((last, since)) => {
+                *since += 1;
+                if now.duration_since(*last) < EVERY {
+                    return;
+                }
+                *since
+            }
+        };
+        tracing::warn!(
+            refused,
+            "requests answered 503 (busy or not ready) since the last such warning; clients were told to retry"
+        );
+        *state = Some((now, 0));
+    }
 }
 
 /// Every route of the API with its documentation: each resource registers its handlers with

@@ -31,8 +31,65 @@ pub use geography::GeographyImport;
 pub use ops::{Run, RunCounts, RunEnd, RunStatus};
 pub use summaries::{StockTotals, UpsertOutcome};
 
-static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// The store's migrations, embedded in the binary: version, description, file name and SQL, for
+/// each backend (a test checks that these are exactly the files in `hub/migrations/`).
+///
+/// Built at run time rather than by `sqlx::migrate!`, whose proc-macro compiles every database
+/// driver (SQLite's C library included) a second time for the build host. The checksums are
+/// sqlx's own of the same SQL, so databases migrated by either agree.
+type MigrationFile = (i64, &'static str, &'static str, &'static str);
+
+const SQLITE_MIGRATIONS: &[MigrationFile] = &[
+    (
+        1,
+        "initial",
+        "0001_initial.sql",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "run columns and quarantine lifecycle",
+        "0002_run_columns_and_quarantine_lifecycle.sql",
+        include_str!("../../migrations/sqlite/0002_run_columns_and_quarantine_lifecycle.sql"),
+    ),
+];
+
+const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
+    (
+        1,
+        "initial",
+        "0001_initial.sql",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "run columns and quarantine lifecycle",
+        "0002_run_columns_and_quarantine_lifecycle.sql",
+        include_str!("../../migrations/postgres/0002_run_columns_and_quarantine_lifecycle.sql"),
+    ),
+];
+
+fn migrator(files: &'static [MigrationFile]) -> sqlx::migrate::Migrator {
+    sqlx::migrate::Migrator::with_migrations(
+        files
+            .iter()
+            .map(|&(version, description, _, sql)| {
+                sqlx::migrate::Migration::new(
+                    version,
+                    description.into(),
+                    sqlx::migrate::MigrationType::Simple,
+                    sqlx::SqlStr::from_static(sql),
+                    sql.starts_with("-- no-transaction"),
+                )
+            })
+            .collect(),
+    )
+}
+
+static MIGRATE_SQLITE: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| migrator(SQLITE_MIGRATIONS));
+static MIGRATE_POSTGRES: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| migrator(POSTGRES_MIGRATIONS));
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,6 +340,41 @@ pub fn parse_timestamp(text: &str) -> Result<chrono::DateTime<chrono::Utc>, Stor
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The embedded migrations are exactly the files in `hub/migrations/{backend}/`, in order, with
+    /// the version and description sqlx reads from each file name, and the file's SQL.
+    #[test]
+    fn embedded_migrations_are_the_migration_files() {
+        for (backend, files) in [
+            ("sqlite", SQLITE_MIGRATIONS),
+            ("postgres", POSTGRES_MIGRATIONS),
+        ] {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".sql"))
+                .collect();
+            on_disk.sort();
+            let embedded: Vec<String> = files.iter().map(|f| f.2.to_string()).collect();
+            assert_eq!(embedded, on_disk, "{backend}: embed every migration file");
+            for &(version, description, name, sql) in files {
+                let (number, rest) = name.split_once('_').unwrap();
+                assert_eq!(number.parse::<i64>().unwrap(), version, "{name}");
+                assert_eq!(
+                    rest.trim_end_matches(".sql").replace('_', " "),
+                    description,
+                    "{name}"
+                );
+                assert_eq!(std::fs::read_to_string(dir.join(name)).unwrap(), sql);
+            }
+            let migrator = migrator(files);
+            assert_eq!(migrator.iter().count(), files.len());
+            assert!(migrator.locking, "migrations take the database's lock");
+        }
+    }
 
     #[test]
     fn sqlite_urls_create_files() {
