@@ -63,8 +63,9 @@ impl MapRequest {
 }
 
 /// How many bytes of rendered maps are kept (a whole-country tambon map is a few MB; its
-/// compressed forms a fifth of that).
-const CACHE_BYTES: usize = 256 * 1024 * 1024;
+/// compressed forms a fifth of that): some thirty country-wide tambon maps, or thousands of province
+/// ones. A crowd asking ever-new maps grows the hub by this much (see `analytics::ANSWER_BYTES`).
+const CACHE_BYTES: usize = 128 * 1024 * 1024;
 
 /// Maps rendered at once; more wait briefly (see [`crate::answers::Admission`]), then 503.
 const RENDERING: usize = 2;

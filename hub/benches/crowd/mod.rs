@@ -10,7 +10,9 @@
 //! failure. During each run one thread samples the hub's `VmRSS` every 100 ms (and looks for
 //! processes named in `BENCH_QUIET_FOR`, rustc by default, once a second), and two threads ask
 //! `GET /healthz` every `BENCH_HEALTHZ_INTERVAL_MS` (50) over a plain `TcpStream`: one on a fresh
-//! connection each time (what a load balancer's probe does), one on a kept-alive connection. The
+//! connection each time (what a load balancer's probe does), one on a kept-alive connection (the hub
+//! answers a probe on its accepting thread and closes that connection, saying so: the prober then
+//! reconnects, as an HTTP client must). The
 //! kernel's peak (`VmHWM`) is reset before each scenario (`/proc/<pid>/clear_refs`, 5) and read
 //! after it.
 
@@ -413,7 +415,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// One `GET /healthz` on `stream`: the status line, the headers and a `Content-Length` body.
-fn healthz_once(stream: &mut BufReader<TcpStream>, keep_alive: bool) -> anyhow::Result<()> {
+/// Returns whether the connection may be used again (the hub closes a probe's connection after
+/// answering it, and says so with `Connection: close`, as HTTP/1.1 lets a server do).
+fn healthz_once(stream: &mut BufReader<TcpStream>, keep_alive: bool) -> anyhow::Result<bool> {
     let connection = if keep_alive { "keep-alive" } else { "close" };
     stream.get_mut().write_all(
         format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: {connection}\r\n\r\n")
@@ -425,6 +429,7 @@ fn healthz_once(stream: &mut BufReader<TcpStream>, keep_alive: bool) -> anyhow::
     }
     let status = line.split_whitespace().nth(1).unwrap_or("").to_string();
     let mut length = 0usize;
+    let mut reusable = keep_alive;
     loop {
         line.clear();
         if stream.read_line(&mut line)? == 0 {
@@ -439,13 +444,19 @@ fn healthz_once(stream: &mut BufReader<TcpStream>, keep_alive: bool) -> anyhow::
         {
             length = value.trim().parse().unwrap_or(0);
         }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("connection")
+            && value.trim().eq_ignore_ascii_case("close")
+        {
+            reusable = false;
+        }
     }
     let mut body = vec![0; length];
     stream.read_exact(&mut body)?;
     if status != "200" {
         bail!("status {status}: {}", String::from_utf8_lossy(&body));
     }
-    Ok(())
+    Ok(reusable)
 }
 
 /// Asks `/healthz` every `every` until `stop`, on a fresh connection each time or on one kept alive
@@ -464,7 +475,7 @@ fn probe_healthz(
         let timeout = Duration::from_secs(10);
         while !stop.load(Ordering::Relaxed) {
             let started = Instant::now();
-            let result = (|| -> anyhow::Result<()> {
+            let result = (|| -> anyhow::Result<bool> {
                 if conn.is_none() {
                     let s = TcpStream::connect_timeout(&addr, timeout)?;
                     if !keep_alive {
@@ -480,7 +491,12 @@ fn probe_healthz(
             })();
             let elapsed = started.elapsed().as_secs_f64() * 1000.0;
             match result {
-                Ok(()) => out.ms.push(elapsed),
+                Ok(reusable) => {
+                    out.ms.push(elapsed);
+                    if !reusable {
+                        conn = None;
+                    }
+                }
                 Err(e) => {
                     out.failures += 1;
                     out.first_failure
