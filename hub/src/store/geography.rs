@@ -238,7 +238,7 @@ impl Store {
                 "population_year": bundle.population_year,
                 "report": report,
             });
-            super::ops::audit_in(&mut tx, actor, "geography.import", None, &detail).await?;
+            super::audit::audit_in(&mut tx, actor, "geography.import", None, &detail).await?;
         }
         tx.commit().await?;
         Ok(report)

@@ -5,12 +5,16 @@
 //! identical (`migrations/sqlite`, `migrations/postgres`), money is stored as BIGINT satang and times as
 //! ISO-8601 UTC text, which both hold exactly. Placeholders are `$1, $2, …`, which SQLite accepts too.
 
+// One file per kind of thing the store holds, named by it.
 mod analytics;
 mod areas;
+mod audit;
 mod connectors;
+mod funds;
 mod geography;
-mod ops;
+mod quarantine;
 mod rows;
+mod runs;
 mod summaries;
 
 use std::path::{Path, PathBuf};
@@ -23,12 +27,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use areas::{AreaListing, MapSource};
-pub use connectors::{
-    Accepted, ConnectorRecord, FundReference, QuarantineRow, Quarantined, RAW_LIMIT, REASON_LIMIT,
-    bounded,
-};
+pub use connectors::ConnectorRecord;
+pub use funds::FundReference;
 pub use geography::GeographyImport;
-pub use ops::{Run, RunCounts, RunEnd, RunStatus};
+pub use quarantine::{Accepted, QuarantineRow, Quarantined, RAW_LIMIT, REASON_LIMIT, bounded};
+pub use runs::{Run, RunCounts, RunEnd, RunStatus};
 pub use summaries::{StockTotals, UpsertOutcome};
 
 /// The store's migrations, embedded in the binary: version, description, file name and SQL, for

@@ -482,3 +482,107 @@ async fn sqlite_store_is_a_wal_file_created_on_first_run() -> anyhow::Result<()>
     store.close().await;
     Ok(())
 }
+
+/// Every table of the store with its columns in order, read from the database's own catalog (the
+/// migrations' bookkeeping table left out).
+async fn table_columns(
+    db: &TestDb,
+) -> anyhow::Result<std::collections::BTreeMap<String, Vec<String>>> {
+    use sqlx::Row;
+    let sql = match db.backend() {
+        TestBackend::Sqlite => {
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
+             ORDER BY m.name, p.cid"
+        }
+        TestBackend::Postgres => {
+            "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT) FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
+             ORDER BY table_name, ordinal_position"
+        }
+    };
+    let mut tables = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for row in sqlx::query(sql).fetch_all(db.store.pool()).await? {
+        tables
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(row.try_get(1)?);
+    }
+    Ok(tables)
+}
+
+/// `summaries` (and `summary_revisions`) hold exactly the model's measures, in its order, between
+/// the key and the provenance columns: counts by name, money as `<name>_satang`.
+async fn summaries_hold_the_model_measures(backend: TestBackend) -> anyhow::Result<()> {
+    use welfare_model::summary::{FieldUnit, MEASURES};
+    let db = TestDb::new(backend).await?;
+    let tables = table_columns(&db).await?;
+    let measures: Vec<String> = MEASURES
+        .iter()
+        .map(|m| match m.unit {
+            FieldUnit::Baht => format!("{}_satang", m.name),
+            FieldUnit::People | FieldUnit::Count => m.name.to_string(),
+        })
+        .collect();
+    let expected = |after: &[&str]| -> Vec<String> {
+        ["fund_id", "period", "revision"]
+            .into_iter()
+            .map(String::from)
+            .chain(measures.iter().cloned())
+            .chain(after.iter().map(|c| c.to_string()))
+            .collect()
+    };
+    let provenance = ["reported_at", "source", "run_id", "recorded_at"];
+    assert_eq!(tables["summaries"], expected(&provenance), "{backend:?}");
+    let superseded = [&provenance[..], &["superseded_at", "superseded_by_run"]].concat();
+    assert_eq!(
+        tables["summary_revisions"],
+        expected(&superseded),
+        "{backend:?}"
+    );
+    db.cleanup().await
+}
+
+#[tokio::test]
+async fn summaries_hold_the_model_measures_on_sqlite() -> anyhow::Result<()> {
+    summaries_hold_the_model_measures(TestBackend::Sqlite).await
+}
+
+#[tokio::test]
+async fn summaries_hold_the_model_measures_on_postgres() -> anyhow::Result<()> {
+    if !run_postgres_half("summaries_hold_the_model_measures_on_postgres") {
+        return Ok(());
+    }
+    summaries_hold_the_model_measures(TestBackend::Postgres).await
+}
+
+/// The two back ends' migrations end in the same tables with the same columns in the same order.
+#[tokio::test]
+async fn sqlite_and_postgres_migrations_define_the_same_tables_and_columns() -> anyhow::Result<()> {
+    if !run_postgres_half("sqlite_and_postgres_migrations_define_the_same_tables_and_columns") {
+        return Ok(());
+    }
+    let sqlite = TestDb::new(TestBackend::Sqlite).await?;
+    let postgres = TestDb::new(TestBackend::Postgres).await?;
+    let (a, b) = (
+        table_columns(&sqlite).await?,
+        table_columns(&postgres).await?,
+    );
+    assert!(
+        a.contains_key("summaries") && a.contains_key("audit"),
+        "{a:?}"
+    );
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "the same tables"
+    );
+    for (table, columns) in &a {
+        assert_eq!(
+            columns, &b[table],
+            "{table}: the same columns in the same order"
+        );
+    }
+    sqlite.cleanup().await?;
+    postgres.cleanup().await
+}

@@ -1,11 +1,10 @@
-//! Funds, ingestion runs, quarantined rows and the audit trail.
+//! Runs: every pull of a connector (or a demo load), how it ended and what it counted.
 
 use serde::Serialize;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 use welfare_connectors::UnrecognisedColumn;
-use welfare_model::fund::Fund;
 
-use super::rows::{SqlValue, insert_rows, set_excluded, trusted};
+use super::rows::trusted;
 use super::{Store, StoreError, now_text};
 
 /// How a run ended.
@@ -74,100 +73,7 @@ pub struct RunEnd<'a> {
     pub unrecognised: &'a [UnrecognisedColumn],
 }
 
-const FUND_COLUMNS: &[&str] = &[
-    "id",
-    "name_th",
-    "name_en",
-    "kind",
-    "tambon_code",
-    "municipality",
-    "registered_on",
-    "created_at",
-    "updated_at",
-];
-
-/// Writes an audit row inside an open transaction.
-pub(crate) async fn audit_in(
-    conn: &mut AnyConnection,
-    actor: &str,
-    action: &str,
-    subject: Option<&str>,
-    detail: &serde_json::Value,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(now_text())
-    .bind(actor)
-    .bind(action)
-    .bind(subject)
-    .bind(detail.to_string())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 impl Store {
-    /// Registers funds or updates their registration, in one transaction. Returns the rows written.
-    pub async fn upsert_funds(&self, funds: &[Fund], actor: &str) -> Result<u64, StoreError> {
-        let now = now_text();
-        let rows: Vec<Vec<SqlValue>> = funds
-            .iter()
-            .map(|f| {
-                vec![
-                    SqlValue::text(f.id.as_str()),
-                    SqlValue::text(&f.name_th),
-                    SqlValue::opt_text(f.name_en.clone()),
-                    SqlValue::text(f.kind.as_str()),
-                    SqlValue::text(f.tambon.as_str()),
-                    SqlValue::opt_text(f.municipality.clone()),
-                    SqlValue::opt_text(f.registered_on.map(|d| d.to_string())),
-                    SqlValue::text(&now),
-                    SqlValue::text(&now),
-                ]
-            })
-            .collect();
-        let mut tx = self.write_tx().await?;
-        let written = insert_rows(
-            &mut tx,
-            self.backend,
-            "funds",
-            FUND_COLUMNS,
-            &rows,
-            &format!(
-                "ON CONFLICT (id) DO UPDATE SET {}",
-                set_excluded(&[
-                    "name_th",
-                    "name_en",
-                    "kind",
-                    "tambon_code",
-                    "municipality",
-                    "registered_on",
-                    "updated_at"
-                ])
-            ),
-        )
-        .await?;
-        audit_in(
-            &mut tx,
-            actor,
-            "funds.upsert",
-            None,
-            &serde_json::json!({ "funds": funds.len() }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(written)
-    }
-
-    /// Number of registered funds.
-    pub async fn count_funds(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM funds")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?)
-    }
-
     /// Records the start of a run and returns its id.
     pub async fn start_run(
         &self,
@@ -278,30 +184,6 @@ impl Store {
         rows.iter().map(run_of).collect()
     }
 
-    /// Records a change in the audit trail.
-    pub async fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        subject: Option<&str>,
-        detail: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        audit_in(&mut tx, actor, action, subject, detail).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The audit trail's actions, oldest first.
-    pub async fn audit_actions(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT action FROM audit ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.into_iter().map(|r| Ok(r.try_get(0)?)).collect()
-    }
-}
-
-impl Store {
     /// The latest run of every connector.
     pub async fn last_runs(&self) -> Result<std::collections::HashMap<String, Run>, StoreError> {
         let sql = format!(
@@ -314,6 +196,31 @@ impl Store {
                 Ok((run.connector_id.clone().unwrap_or_default(), run))
             })
             .collect()
+    }
+
+    /// Marks runs left `running` by a hub that stopped (killed, crashed) as failed. Their data was
+    /// never committed: a run writes everything in one transaction at its end.
+    pub async fn fail_interrupted_runs(&self) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE runs SET status = 'failed', finished_at = $1, \
+             error = 'interrupted: the hub stopped before the run finished; nothing of it was stored' \
+             WHERE status = 'running'",
+        )
+        .bind(now_text())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// When the connector's last successful run started.
+    pub async fn last_success(&self, connector_id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MAX(started_at) FROM runs WHERE connector_id = $1 AND status = 'succeeded'",
+        )
+        .bind(connector_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
     }
 }
 
