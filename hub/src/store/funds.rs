@@ -58,15 +58,14 @@ impl Store {
             &rows,
             &format!(
                 "ON CONFLICT (id) DO UPDATE SET {}",
-                set_excluded(&[
-                    "name_th",
-                    "name_en",
-                    "kind",
-                    "tambon_code",
-                    "municipality",
-                    "registered_on",
-                    "updated_at"
-                ])
+                // A re-registration updates everything but the id and when it was first made.
+                set_excluded(
+                    &FUND_COLUMNS
+                        .iter()
+                        .copied()
+                        .filter(|c| !matches!(*c, "id" | "created_at"))
+                        .collect::<Vec<_>>()
+                )
             ),
         )
         .await?;
