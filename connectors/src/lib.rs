@@ -20,6 +20,7 @@ pub mod http_json;
 pub mod mapping;
 pub mod pipeline;
 pub mod redact;
+pub mod registry;
 pub mod source;
 pub mod sql;
 

@@ -178,7 +178,7 @@ fn national_tables(bundle: &Bundle, months: u32) -> anyhow::Result<(Tables, Demo
             name_th: f.name_th.clone(),
             name_en: f.name_en.clone(),
             kind: f.kind.as_str().to_string(),
-            tambon_code: f.tambon.as_str().to_string(),
+            tambon_code: f.area.as_str().to_string(),
             municipality: f.municipality.clone(),
             registered: f.registered_on.map(Period::of_date),
         });

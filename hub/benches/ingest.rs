@@ -258,9 +258,10 @@ async fn main() -> anyhow::Result<()> {
                 name_th: format!("กองทุนสวัสดิการชุมชน {}", r.id),
                 name_en: None,
                 kind: FundKind::CommunityWelfare,
-                tambon: AreaCode::parse(&r.id[1..])?,
+                area: AreaCode::parse(&r.id[1..])?,
                 municipality: None,
                 registered_on: None,
+                closed_on: None,
             })
         })
         .collect::<anyhow::Result<_>>()?;

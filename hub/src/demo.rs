@@ -104,14 +104,14 @@ pub async fn prepare(
     store.upsert_funds(&data.fund_list(), "demo").await?;
     std::fs::create_dir_all(dir).map_err(|e| sources_error(e.to_string()))?;
 
-    let province_of = |i: usize| data.funds[i].fund.tambon.as_str()[..2].to_string();
+    let province_of = |i: usize| data.funds[i].fund.area.as_str()[..2].to_string();
     let mut entries = Vec::new();
 
     // Spreadsheets, one per district of the file province.
     let mut by_district: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for i in (0..data.funds.len()).filter(|&i| province_of(i) == FILE_PROVINCE) {
         by_district
-            .entry(data.funds[i].fund.tambon.as_str()[..4].to_string())
+            .entry(data.funds[i].fund.area.as_str()[..4].to_string())
             .or_default()
             .push(i);
     }

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod geography;
 pub mod ingest;
 pub mod logging;
+pub mod registry;
 pub mod maps;
 pub mod scheduler;
 pub mod server;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::area::AreaCode;
+use crate::area::{AreaCode, Level};
 use crate::thai::quoted;
 
 /// A fund's identifier as its network assigns it: 1–64 ASCII letters, digits, `-`, `_` or `.`.
@@ -156,46 +156,208 @@ pub enum FundKind {
     CommunityWelfare,
     /// กลุ่มสัจจะวันละบาท: a 1-baht-a-day savings group.
     OneBahtSavings,
-    /// Another community fund whose profits feed welfare (a village fund, a savings group).
+    /// A village fund or savings group whose profits feed welfare (กองทุนหมู่บ้าน, กลุ่มออมทรัพย์).
     OtherCommunityFund,
+    /// กองทุนผู้สูงอายุ: an elderly fund.
+    ElderlyFund,
+    /// กองทุนสวัสดิการระดับจังหวัด: welfare groups linked as one fund of a province (Lampang's 21
+    /// groups), registered to the province rather than to a tambon.
+    ProvincialFund,
+}
+
+/// Each kind with its canonical name and the Thai and English labels registries write.
+const KIND_LABELS: &[(FundKind, &str, &[&str])] = &[
+    (
+        FundKind::CommunityWelfare,
+        "community_welfare",
+        &[
+            "กองทุนสวัสดิการชุมชน",
+            "สวัสดิการชุมชน",
+            "กองทุนสวัสดิการ",
+            "community welfare fund",
+            "community welfare",
+            "welfare fund",
+        ],
+    ),
+    (
+        FundKind::OneBahtSavings,
+        "one_baht_savings",
+        &[
+            "กลุ่มสัจจะวันละบาท",
+            "สัจจะวันละบาท",
+            "กลุ่มสัจจะออมทรัพย์วันละบาท",
+            "1-baht-a-day savings group",
+            "one baht savings group",
+            "one baht a day savings group",
+            "1 baht savings group",
+            "one baht savings",
+        ],
+    ),
+    (
+        FundKind::OtherCommunityFund,
+        "other_community_fund",
+        &[
+            "กองทุนหมู่บ้าน",
+            "กลุ่มออมทรัพย์",
+            "กลุ่มออมทรัพย์เพื่อการผลิต",
+            "กองทุนหมู่บ้านหรือกลุ่มออมทรัพย์",
+            "village fund",
+            "savings group",
+            "village fund or savings group",
+            "other community fund",
+        ],
+    ),
+    (
+        FundKind::ElderlyFund,
+        "elderly_fund",
+        &[
+            "กองทุนผู้สูงอายุ",
+            "กองทุนสวัสดิการผู้สูงอายุ",
+            "ผู้สูงอายุ",
+            "elderly fund",
+            "elderly",
+        ],
+    ),
+    (
+        FundKind::ProvincialFund,
+        "provincial_fund",
+        &[
+            "กองทุนระดับจังหวัด",
+            "กองทุนสวัสดิการชุมชนระดับจังหวัด",
+            "กองทุนสวัสดิการระดับจังหวัด",
+            "ระดับจังหวัด",
+            "provincial fund",
+            "provincial-level fund",
+            "provincial level fund",
+        ],
+    ),
+];
+
+/// A label as compared: lower case, spaces, `-` and `_` dropped.
+fn fold_label(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '_'))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 impl FundKind {
+    pub const ALL: [FundKind; 5] = [
+        FundKind::CommunityWelfare,
+        FundKind::OneBahtSavings,
+        FundKind::OtherCommunityFund,
+        FundKind::ElderlyFund,
+        FundKind::ProvincialFund,
+    ];
+
+    fn labels(self) -> (&'static str, &'static [&'static str]) {
+        let (_, name, labels) = KIND_LABELS
+            .iter()
+            .find(|(k, _, _)| *k == self)
+            .expect("every kind has labels");
+        (name, labels)
+    }
+
     pub fn as_str(self) -> &'static str {
+        self.labels().0
+    }
+
+    /// The Thai name, as a registry writes it.
+    pub fn label_th(self) -> &'static str {
+        self.labels().1[0]
+    }
+
+    /// Whether the fund's members count toward coverage: members of welfare funds do; savings
+    /// groups, village funds and elderly funds are shown beside them.
+    pub fn counts_in_coverage(self) -> bool {
+        matches!(self, FundKind::CommunityWelfare | FundKind::ProvincialFund)
+    }
+
+    /// The level of the area a fund of this kind is registered to.
+    pub fn registered_to(self) -> Level {
         match self {
-            FundKind::CommunityWelfare => "community_welfare",
-            FundKind::OneBahtSavings => "one_baht_savings",
-            FundKind::OtherCommunityFund => "other_community_fund",
+            FundKind::ProvincialFund => Level::Province,
+            _ => Level::Subdistrict,
         }
+    }
+
+    /// A kind as a registry or a request writes it: its canonical name, or a Thai or English label
+    /// (`กลุ่มสัจจะวันละบาท`, `Elderly fund`), in any case and spacing.
+    pub fn from_label(text: &str) -> Result<FundKind, String> {
+        let folded = fold_label(text);
+        KIND_LABELS
+            .iter()
+            .find(|(_, name, labels)| {
+                fold_label(name) == folded || labels.iter().any(|l| fold_label(l) == folded)
+            })
+            .map(|(k, _, _)| *k)
+            .ok_or_else(|| {
+                format!(
+                    "{} is not a fund kind: expected one of {}",
+                    quoted(text.trim()),
+                    KIND_LABELS
+                        .iter()
+                        .map(|(_, name, labels)| format!("{name} ({})", labels[0]))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
     }
 }
 
 impl FromStr for FundKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "community_welfare" => Ok(FundKind::CommunityWelfare),
-            "one_baht_savings" => Ok(FundKind::OneBahtSavings),
-            "other_community_fund" => Ok(FundKind::OtherCommunityFund),
-            other => Err(format!(
-                "unknown fund kind {other:?}: expected community_welfare, one_baht_savings or other_community_fund"
-            )),
-        }
+        FundKind::from_label(s)
     }
 }
 
-/// A fund as registered: where it is and since when.
+/// A fund as registered: where it is, since when and until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fund {
     pub id: FundId,
     pub name_th: String,
     pub name_en: Option<String>,
     pub kind: FundKind,
-    /// The tambon the fund is registered to (a municipal fund names its tambon too).
-    pub tambon: AreaCode,
+    /// The tambon the fund is registered to (a municipal fund names its tambon too); for a
+    /// provincial-level fund, its province.
+    pub area: AreaCode,
     /// The municipality (เทศบาล) of a municipal fund.
     pub municipality: Option<String>,
     pub registered_on: Option<NaiveDate>,
+    /// The day the fund closed: it stops counting from that month, and is never deleted.
+    pub closed_on: Option<NaiveDate>,
+}
+
+/// Why a fund's registration does not hold together.
+pub fn check_fund(fund: &Fund) -> Result<(), String> {
+    let wanted = fund.kind.registered_to();
+    if fund.area.level() != wanted {
+        return Err(match wanted {
+            Level::Province => format!(
+                "a provincial-level fund is registered to a province (2 digits), not to {} {}",
+                fund.area.level().as_str(),
+                fund.area
+            ),
+            _ => format!(
+                "a {} is registered to a tambon (6 digits), not to {} {}; only a provincial_fund is registered to a province",
+                fund.kind.as_str(),
+                fund.area.level().as_str(),
+                fund.area
+            ),
+        });
+    }
+    if fund.name_th.trim().is_empty() {
+        return Err("the fund has no Thai name".into());
+    }
+    if let (Some(opened), Some(closed)) = (fund.registered_on, fund.closed_on)
+        && closed < opened
+    {
+        return Err(format!(
+            "closed on {closed}, before it was registered on {opened}"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -213,6 +375,59 @@ mod tests {
             "one_baht_savings".parse::<FundKind>().unwrap(),
             FundKind::OneBahtSavings
         );
+    }
+
+    #[test]
+    fn kinds_read_from_thai_and_english_labels() {
+        for (text, kind) in [
+            ("community_welfare", FundKind::CommunityWelfare),
+            ("กองทุนสวัสดิการชุมชน", FundKind::CommunityWelfare),
+            (" Community Welfare Fund ", FundKind::CommunityWelfare),
+            ("กลุ่มสัจจะวันละบาท", FundKind::OneBahtSavings),
+            ("1-Baht-a-day savings group", FundKind::OneBahtSavings),
+            ("กองทุนหมู่บ้าน", FundKind::OtherCommunityFund),
+            ("Savings group", FundKind::OtherCommunityFund),
+            ("กองทุนผู้สูงอายุ", FundKind::ElderlyFund),
+            ("elderly_fund", FundKind::ElderlyFund),
+            ("กองทุนระดับจังหวัด", FundKind::ProvincialFund),
+            ("Provincial-level fund", FundKind::ProvincialFund),
+        ] {
+            assert_eq!(FundKind::from_label(text), Ok(kind), "{text}");
+        }
+        for kind in FundKind::ALL {
+            assert_eq!(FundKind::from_label(kind.as_str()), Ok(kind));
+            assert_eq!(FundKind::from_label(kind.label_th()), Ok(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+        let e = FundKind::from_label("ธนาคารหมู่บ้าน").unwrap_err();
+        assert!(e.starts_with("\"ธนาคารหมู่บ้าน\" is not a fund kind: expected one of community_welfare (กองทุนสวัสดิการชุมชน)"), "{e}");
+        assert!(FundKind::CommunityWelfare.counts_in_coverage());
+        assert!(FundKind::ProvincialFund.counts_in_coverage());
+        assert!(!FundKind::OneBahtSavings.counts_in_coverage());
+        assert!(!FundKind::ElderlyFund.counts_in_coverage());
+    }
+
+    #[test]
+    fn a_fund_is_registered_to_the_level_its_kind_needs() {
+        let fund = |kind, area: &str| Fund {
+            id: FundId::parse("F1").unwrap(),
+            name_th: "กองทุน".into(),
+            name_en: None,
+            kind,
+            area: AreaCode::parse(area).unwrap(),
+            municipality: None,
+            registered_on: None,
+            closed_on: None,
+        };
+        assert_eq!(check_fund(&fund(FundKind::CommunityWelfare, "500101")), Ok(()));
+        assert_eq!(check_fund(&fund(FundKind::ProvincialFund, "52")), Ok(()));
+        assert!(check_fund(&fund(FundKind::ProvincialFund, "520101")).unwrap_err().starts_with("a provincial-level fund is registered to a province"));
+        assert!(check_fund(&fund(FundKind::ElderlyFund, "52")).unwrap_err().contains("only a provincial_fund is registered to a province"));
+        let mut closed = fund(FundKind::CommunityWelfare, "500101");
+        closed.registered_on = NaiveDate::from_ymd_opt(2020, 5, 1);
+        closed.closed_on = NaiveDate::from_ymd_opt(2019, 1, 1);
+        assert_eq!(check_fund(&closed).unwrap_err(), "closed on 2019-01-01, before it was registered on 2020-05-01");
     }
 
     #[test]

@@ -756,7 +756,7 @@ async fn list_funds(
             json!({
                 "fund_code": code,
                 "name": plan.map(|f| f.name_th.clone()),
-                "tambon": plan.map(|f| f.tambon.to_string()),
+                "tambon": plan.map(|f| f.area.to_string()),
             })
             .to_string()
         })

@@ -196,9 +196,10 @@ fn plan_fund(
             None => format!("{} Community Welfare Fund", t.name_en),
         }),
         kind: FundKind::CommunityWelfare,
-        tambon: t.code.clone(),
+        area: t.code.clone(),
         municipality,
         registered_on: Some(founded.first_day()),
+        closed_on: None,
     };
     FundPlan {
         fund,

@@ -23,7 +23,7 @@
 //! stream: an unchanged file yields nothing.
 
 mod csv;
-mod grid;
+pub(crate) mod grid;
 mod text;
 mod xlsx;
 
@@ -217,9 +217,14 @@ impl FileConfig {
             inner: Arc::new(Inner {
                 config: self.clone(),
                 location,
-                name,
-                format,
-                delimiter,
+                table: TableFile {
+                    name,
+                    format,
+                    encoding: self.encoding,
+                    delimiter,
+                    sheet: self.sheet.clone(),
+                    max_bytes: self.max_bytes,
+                },
                 settings,
                 client,
             }),
@@ -344,11 +349,8 @@ pub struct FileConnector {
 struct Inner {
     config: FileConfig,
     location: Location,
-    /// The file name, for row locations and messages.
-    name: String,
-    /// From the configuration or the extension; `None` means sniff the content.
-    format: Option<FileFormat>,
-    delimiter: u8,
+    /// How the fetched file is read.
+    table: TableFile,
     settings: Settings,
     client: Option<reqwest::Client>,
 }
@@ -410,7 +412,7 @@ impl Inner {
             (Location::Path(path), _) => {
                 let path = path.clone();
                 let limit = self.config.max_bytes;
-                let name = self.name.clone();
+                let name = self.table.name.clone();
                 blocking(move || {
                     let metadata = std::fs::metadata(&path).map_err(|e| file_error(&path, &e))?;
                     if metadata.is_dir() {
@@ -479,7 +481,7 @@ impl Inner {
         if let Some(length) = response.content_length()
             && length > self.config.max_bytes
         {
-            return Err(too_big(&self.name, length, self.config.max_bytes));
+            return Err(too_big(&self.table.name, length, self.config.max_bytes));
         }
         let local = |e: std::io::Error| {
             ConnectorError::Unreachable(format!("{shown}: cannot store the download: {e}"))
@@ -491,7 +493,7 @@ impl Inner {
             received += chunk.len() as u64;
             if received > self.config.max_bytes {
                 let limit = self.config.max_bytes;
-                return Err(too_big(&self.name, format!("more than {limit}"), limit));
+                return Err(too_big(&self.table.name, format!("more than {limit}"), limit));
             }
             digest.update(&chunk);
             download.write_all(&chunk).map_err(local)?;
@@ -506,6 +508,50 @@ impl Inner {
 
     /// Reads the whole file into a pull (without a cursor), or refuses it.
     fn read(&self, path: &Path) -> Result<Pull, ConnectorError> {
+        self.table
+            .read(path, |place| Rows::new(&self.settings, place))?
+            .finish()
+    }
+}
+
+/// How a CSV or XLSX table file is read, whatever its rows then become: a report's summaries, a
+/// fund registry's lines.
+#[derive(Debug, Clone)]
+pub(crate) struct TableFile {
+    /// The file name, for row locations and messages.
+    pub name: String,
+    /// From the configuration or the extension; `None` means sniff the content.
+    pub format: Option<FileFormat>,
+    pub encoding: TextEncoding,
+    pub delimiter: u8,
+    /// The XLSX sheet; by default the first.
+    pub sheet: Option<String>,
+    /// The most a workbook may inflate to.
+    pub max_bytes: u64,
+}
+
+impl TableFile {
+    /// A local file read with every default: format by extension or content, encoding sniffed,
+    /// comma-separated, the first sheet.
+    pub(crate) fn local(path: &Path, max_bytes: u64) -> Result<TableFile, String> {
+        let name = Location::Path(path.to_path_buf()).file_name();
+        Ok(TableFile {
+            format: format_by_extension(&name)?,
+            name,
+            encoding: TextEncoding::Auto,
+            delimiter: b',',
+            sheet: None,
+            max_bytes,
+        })
+    }
+
+    /// Reads the whole file, row by row, into the sink `make` builds for where the rows are, or
+    /// refuses it.
+    pub(crate) fn read<S: RowSink>(
+        &self,
+        path: &Path,
+        make: impl FnOnce(Place) -> S,
+    ) -> Result<S, ConnectorError> {
         let mut file = File::open(path).map_err(|e| file_error(path, &e))?;
         let size = file.metadata().map_err(|e| file_error(path, &e))?.len();
         if size == 0 {
@@ -530,8 +576,8 @@ impl Inner {
                 "{} is an XLSX workbook, not CSV: set format = \"xlsx\"",
                 self.name
             ))),
-            (FileFormat::Csv, _) => self.read_csv(file),
-            (FileFormat::Xlsx, Container::Zip) => self.read_xlsx(file),
+            (FileFormat::Csv, _) => self.read_csv(file, make),
+            (FileFormat::Xlsx, Container::Zip) => self.read_xlsx(file, make),
             (FileFormat::Xlsx, _) => Err(refuse(format!(
                 "{} is not an XLSX workbook (not a zip file): is it a CSV? set format = \"csv\"",
                 self.name
@@ -539,15 +585,19 @@ impl Inner {
         }
     }
 
-    fn read_csv(&self, file: File) -> Result<Pull, ConnectorError> {
-        let decoded = text::Decoder::new(file, self.config.encoding);
+    fn read_csv<S: RowSink>(
+        &self,
+        file: File,
+        make: impl FnOnce(Place) -> S,
+    ) -> Result<S, ConnectorError> {
+        let decoded = text::Decoder::new(file, self.encoding);
         let mut records =
             CsvReader::new(BufReader::with_capacity(64 * 1024, decoded), self.delimiter);
         let place = Place::Csv {
             name: self.name.clone(),
             delimiter: self.delimiter,
         };
-        let mut rows = Rows::new(&self.settings, place);
+        let mut rows = make(place);
         let refuse = |e: CsvError| {
             ConnectorError::Content(match e {
                 CsvError::Text(_) | CsvError::Io(_) => format!("{}: {e}", self.name),
@@ -563,13 +613,17 @@ impl Inner {
                 cells: record.fields.into_iter().map(text_value).collect(),
             })?;
         }
-        rows.finish()
+        Ok(rows)
     }
 
-    fn read_xlsx(&self, file: File) -> Result<Pull, ConnectorError> {
-        xlsx::check_zip(&file, self.config.max_bytes, &self.name)
+    fn read_xlsx<S: RowSink>(
+        &self,
+        file: File,
+        make: impl FnOnce(Place) -> S,
+    ) -> Result<S, ConnectorError> {
+        xlsx::check_zip(&file, self.max_bytes, &self.name)
             .map_err(ConnectorError::Content)?;
-        let mut book = Workbook::open(file, self.config.sheet.as_deref(), &self.name).map_err(
+        let mut book = Workbook::open(file, self.sheet.as_deref(), &self.name).map_err(
             |r| match r {
                 Refusal::Content(m) => ConnectorError::Content(m),
                 Refusal::Config(m) => ConnectorError::Config(m),
@@ -578,19 +632,17 @@ impl Inner {
         let described = format!("{} sheet {}", self.name, book.sheet);
         let merged = book.merged(&described).map_err(ConnectorError::Content)?;
         let book_sheet = book.sheet.clone();
-        let mut rows: Option<Rows<'_>> = None;
+        let mut rows: Option<S> = None;
+        let mut make = Some(make);
         let mut failed = None;
         book.rows(&described, |first_col, row| {
             let reader = rows.get_or_insert_with(|| {
-                Rows::new(
-                    &self.settings,
-                    Place::Xlsx {
-                        name: self.name.clone(),
-                        sheet: book_sheet.clone(),
-                        first_col,
-                        merged: merged.clone(),
-                    },
-                )
+                (make.take().expect("made once"))(Place::Xlsx {
+                    name: self.name.clone(),
+                    sheet: book_sheet.clone(),
+                    first_col,
+                    merged: merged.clone(),
+                })
             });
             reader.push(row).map_err(|e| {
                 let text = e.to_string();
@@ -600,11 +652,22 @@ impl Inner {
         })
         .map_err(|m| failed.take().unwrap_or(ConnectorError::Content(m)))?;
         match rows {
-            Some(rows) => rows.finish(),
+            Some(rows) => Ok(rows),
             None => Err(ConnectorError::Content(format!(
                 "{described}: the sheet is empty"
             ))),
         }
+    }
+}
+
+/// What takes a table's rows, one at a time, as they are read.
+pub(crate) trait RowSink {
+    fn push(&mut self, row: GridRow) -> Result<(), ConnectorError>;
+}
+
+impl RowSink for Rows<'_> {
+    fn push(&mut self, row: GridRow) -> Result<(), ConnectorError> {
+        Rows::push(self, row)
     }
 }
 

@@ -25,7 +25,7 @@ use crate::source::{ConnectorError, Rejected};
 mod headings;
 mod values;
 
-pub use values::{parse_count, parse_money, parse_tambon, parse_timestamp};
+pub use values::{parse_count, parse_date, parse_money, parse_tambon, parse_timestamp};
 use values::{parse_fund_id, parse_month, parse_period};
 
 /// A value as the source holds it.

@@ -204,6 +204,67 @@ pub fn parse_timestamp(value: &RawValue) -> Result<Option<DateTime<Utc>>, String
     Ok(Some(time))
 }
 
+/// A calendar day (a fund's founding or closing): a date cell, or text with CE or BE years as Thai
+/// registries write them: `2025-11-10`, `10/11/2568`, `10-11-2568`, `10 พ.ย. 2568`, `10 November
+/// 2025`. A day outside the years the hub accepts is refused as a typo or a wrong era.
+pub fn parse_date(value: &RawValue) -> Result<Option<NaiveDate>, String> {
+    let written = shown(value);
+    let (year, month, day) = match value {
+        RawValue::Empty => return Ok(None),
+        RawValue::Date(d) => (d.year(), d.month(), d.day()),
+        RawValue::DateTime(d) if d.time() == chrono::NaiveTime::MIN => {
+            (d.year(), d.month(), d.day())
+        }
+        RawValue::Text(t) => {
+            let t = ascii_digits(t.trim());
+            if t.is_empty() {
+                return Ok(None);
+            }
+            text_date(&t).ok_or_else(|| {
+                format!(
+                    "{written} is not a date: expected e.g. 2025-11-10, 10/11/2568 or 10 พ.ย. 2568"
+                )
+            })?
+        }
+        other => {
+            return Err(format!(
+                "{} is not a date: expected a date cell or e.g. 10/11/2568",
+                shown(other)
+            ));
+        }
+    };
+    let year = common_era_year(year);
+    if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
+        return Err(format!(
+            "{written} is in the year {year} (CE), outside {FIRST_YEAR}–{LAST_YEAR}: is the era (พ.ศ./ค.ศ.) right?"
+        ));
+    }
+    // The era is converted before the day is checked: 29/02/2567 is 2024-02-29.
+    NaiveDate::from_ymd_opt(year, month, day)
+        .map(Some)
+        .ok_or_else(|| format!("{written} is not a day of the calendar"))
+}
+
+/// (year as written, month, day) of a textual date.
+fn text_date(t: &str) -> Option<(i32, u32, u32)> {
+    let number = |p: &str| p.trim().parse::<u32>().ok();
+    let parts: Vec<&str> = t.split(['-', '/', '.']).collect();
+    if parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.trim().bytes().all(|b| b.is_ascii_digit())) {
+        return if parts[0].trim().len() == 4 {
+            Some((parts[0].trim().parse().ok()?, number(parts[1])?, number(parts[2])?))
+        } else if parts[2].trim().len() == 4 {
+            Some((parts[2].trim().parse().ok()?, number(parts[1])?, number(parts[0])?))
+        } else {
+            None
+        };
+    }
+    // `10 พ.ย. 2568`, `10 November 2025`: the day, then a month as periods are written.
+    let (day, month) = t.split_once(char::is_whitespace)?;
+    let day = number(day)?;
+    let period = Period::parse(month.trim()).ok()?;
+    Some((period.year(), period.month(), day))
+}
+
 /// `t` with ASCII digits; `written` the value as the source wrote it, for messages.
 fn text_time(
     t: &str,
@@ -264,6 +325,43 @@ pub fn parse_tambon(value: &RawValue) -> Result<Option<String>, String> {
 mod tests {
     use super::*;
     use rust_decimal::Decimal;
+
+    #[test]
+    fn days_are_read_in_either_era_and_never_guessed() {
+        let day = |y, m, d| Ok(Some(NaiveDate::from_ymd_opt(y, m, d).unwrap()));
+        for (text, wanted) in [
+            ("2025-11-10", day(2025, 11, 10)),
+            ("10/11/2568", day(2025, 11, 10)),
+            ("๑๐/๑๑/๒๕๖๘", day(2025, 11, 10)),
+            ("10-11-2568", day(2025, 11, 10)),
+            ("2568-11-10", day(2025, 11, 10)),
+            ("29/02/2567", day(2024, 2, 29)),
+            ("10 พ.ย. 2568", day(2025, 11, 10)),
+            ("1 มกราคม 2550", day(2007, 1, 1)),
+            ("10 November 2025", day(2025, 11, 10)),
+            ("  ", Ok(None)),
+        ] {
+            assert_eq!(parse_date(&RawValue::Text(text.into())), wanted, "{text}");
+        }
+        assert_eq!(
+            parse_date(&RawValue::Date(NaiveDate::from_ymd_opt(2568, 1, 5).unwrap())),
+            day(2025, 1, 5)
+        );
+        assert_eq!(parse_date(&RawValue::Empty), Ok(None));
+        for (text, reason) in [
+            ("31/02/2568", "\"31/02/2568\" is not a day of the calendar"),
+            ("29/02/2568", "\"29/02/2568\" is not a day of the calendar"),
+            ("10/11/68", "\"10/11/68\" is not a date: expected e.g. 2025-11-10, 10/11/2568 or 10 พ.ย. 2568"),
+            ("soon", "\"soon\" is not a date: expected e.g. 2025-11-10, 10/11/2568 or 10 พ.ย. 2568"),
+            ("10/11/1850", "\"10/11/1850\" is in the year 1850 (CE), outside 1950–2200: is the era (พ.ศ./ค.ศ.) right?"),
+        ] {
+            assert_eq!(parse_date(&RawValue::Text(text.into())).unwrap_err(), reason, "{text}");
+        }
+        assert_eq!(
+            parse_date(&RawValue::Float(45000.0)).unwrap_err(),
+            "45000 is not a date: expected a date cell or e.g. 10/11/2568"
+        );
+    }
 
     fn shown_answer<T>(answer: Result<Option<T>, String>, show: impl Fn(T) -> String) -> String {
         match answer {

@@ -10,6 +10,7 @@ use welfare_hub::config::Config;
 use welfare_hub::store::{Store, redact_url};
 
 mod demo;
+mod funds;
 mod geography;
 mod pull;
 mod quarantine;
@@ -42,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: quarantine::Command,
     },
+    /// The fund registry.
+    Funds {
+        #[command(subcommand)]
+        command: funds::Command,
+    },
     /// Reference geography.
     Geography {
         #[command(subcommand)]
@@ -68,6 +74,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(config, args).await,
         Command::Pull(args) => pull::run(config, args).await,
         Command::Quarantine { command } => quarantine::run(config, command).await,
+        Command::Funds { command } => funds::run(config, command).await,
         Command::Geography { command } => geography::run(config, command).await,
         Command::Openapi => Ok(()),
     }

@@ -187,6 +187,17 @@ fn registered<'r>(s: &Summary, reference: &'r Reference) -> Result<&'r FundRefer
     })
 }
 
+/// Rule: a closed fund reports no month from its closing month on (it stops counting then).
+fn still_open(s: &Summary, fund: &FundReference) -> Result<(), String> {
+    match fund.closed_on.as_deref().map(|d| (d, d.get(..7).unwrap_or(d))) {
+        Some((day, month)) if s.period.to_string().as_str() >= month => Err(format!(
+            "fund {} closed on {day}: it reports no month from {month} on (period {})",
+            s.fund_id, s.period
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Rule: a declared tambon is exactly the fund's registered tambon (never padded or guessed).
 fn tambon_matches(
     s: &Summary,
@@ -309,6 +320,7 @@ pub fn check_row(
     latest: Period,
 ) -> Result<(), String> {
     let fund = registered(s, reference)?;
+    still_open(s, fund)?;
     tambon_matches(s, tambon, fund)?;
     period_in_range(s, rules, latest)?;
     signs(s)?;
@@ -449,6 +461,7 @@ mod tests {
             tambon: "100101".into(),
             population: Some(1_000),
             registered_on: None,
+            closed_on: None,
         }])
     }
 
@@ -493,6 +506,31 @@ mod tests {
             check(&unknown).unwrap_err(),
             "unknown fund id \"K999999\": not registered in the hub (an unregistered fund's rows are never stored; register it, then pull again with --full)"
         );
+    }
+
+    #[test]
+    fn a_closed_fund_reports_nothing_from_its_closing_month() {
+        let mut closed = reference();
+        closed.funds.get_mut("F1").unwrap().closed_on = Some("2025-10-15".into());
+        let rules = ValidationRules::default();
+        let latest = Period::new(2026, 10).unwrap();
+        let mut before = row(100);
+        before.period = Period::new(2025, 9).unwrap();
+        assert_eq!(
+            check_row(&before, &DeclaredTambon::NoColumn, &closed, &rules, latest),
+            Ok(())
+        );
+        for month in [(2025, 10), (2026, 1)] {
+            let mut after = row(100);
+            after.period = Period::new(month.0, month.1).unwrap();
+            assert_eq!(
+                check_row(&after, &DeclaredTambon::NoColumn, &closed, &rules, latest).unwrap_err(),
+                format!(
+                    "fund F1 closed on 2025-10-15: it reports no month from 2025-10 on (period {})",
+                    after.period
+                )
+            );
+        }
     }
 
     #[test]

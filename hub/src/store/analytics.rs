@@ -60,7 +60,7 @@ impl Store {
             ));
         }
         let rows = sqlx::query(
-            "SELECT id, name_th, name_en, kind, tambon_code, municipality, registered_on \
+            "SELECT id, name_th, name_en, kind, area_code, municipality, registered_on \
              FROM funds ORDER BY id",
         )
         .fetch_all(pool)

@@ -61,7 +61,7 @@ impl Store {
 
         // Funds counted per area by the prefix of their tambon code.
         let counts_sql = format!(
-            "SELECT substr(tambon_code, 1, {len}) AS area, COUNT(*) AS n FROM funds GROUP BY substr(tambon_code, 1, {len})"
+            "SELECT substr(area_code, 1, {len}) AS area, COUNT(*) AS n FROM funds GROUP BY substr(area_code, 1, {len})"
         );
         let counts: HashMap<String, i64> = sqlx::query(trusted(&counts_sql))
             .fetch_all(&self.pool)

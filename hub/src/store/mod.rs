@@ -28,7 +28,8 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use areas::{AreaListing, MapSource};
 pub use connectors::ConnectorRecord;
-pub use funds::FundReference;
+pub use audit::{Actor, AuditEntry};
+pub use funds::{FundChange, FundReference};
 pub use geography::GeographyImport;
 pub use quarantine::{Accepted, QuarantineRow, Quarantined, RAW_LIMIT, REASON_LIMIT, bounded};
 pub use runs::{Run, RunCounts, RunEnd, RunStatus};
@@ -55,6 +56,12 @@ const SQLITE_MIGRATIONS: &[MigrationFile] = &[
         "0002_run_columns_and_quarantine_lifecycle.sql",
         include_str!("../../migrations/sqlite/0002_run_columns_and_quarantine_lifecycle.sql"),
     ),
+    (
+        3,
+        "fund registry",
+        "0003_fund_registry.sql",
+        include_str!("../../migrations/sqlite/0003_fund_registry.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
@@ -69,6 +76,12 @@ const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
         "run columns and quarantine lifecycle",
         "0002_run_columns_and_quarantine_lifecycle.sql",
         include_str!("../../migrations/postgres/0002_run_columns_and_quarantine_lifecycle.sql"),
+    ),
+    (
+        3,
+        "fund registry",
+        "0003_fund_registry.sql",
+        include_str!("../../migrations/postgres/0003_fund_registry.sql"),
     ),
 ];
 

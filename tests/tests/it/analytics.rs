@@ -93,9 +93,10 @@ fn fund(id: &str, tambon: &str, registered: Option<&str>) -> Fund {
         name_th: format!("กองทุนสวัสดิการชุมชน {id}"),
         name_en: None,
         kind: FundKind::CommunityWelfare,
-        tambon: AreaCode::parse(tambon).unwrap(),
+        area: AreaCode::parse(tambon).unwrap(),
         municipality: id.ends_with('M').then(|| "เทศบาลนครเชียงใหม่".to_string()),
         registered_on: registered.map(|d| d.parse().unwrap()),
+        closed_on: None,
     }
 }
 

@@ -44,9 +44,10 @@ async fn with_funds() -> anyhow::Result<TestDb> {
         name_th: "กองทุน".into(),
         name_en: None,
         kind: FundKind::CommunityWelfare,
-        tambon: AreaCode::parse(tambon).unwrap(),
+        area: AreaCode::parse(tambon).unwrap(),
         municipality: id.ends_with('M').then(|| "เทศบาลตำบลศรีภูมิ".to_string()),
         registered_on: None,
+        closed_on: None,
     })
     .collect();
     db.store.upsert_funds(&funds, "test").await?;

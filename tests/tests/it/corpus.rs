@@ -273,9 +273,10 @@ async fn corpus_on(backend: TestBackend) -> anyhow::Result<()> {
                 name_th: format!("กองทุนสวัสดิการชุมชน {}", f.id),
                 name_en: None,
                 kind: FundKind::CommunityWelfare,
-                tambon: AreaCode::parse(&f.tambon)?,
+                area: AreaCode::parse(&f.tambon)?,
                 municipality: None,
                 registered_on: None,
+                closed_on: None,
             })
         })
         .collect::<anyhow::Result<_>>()?;

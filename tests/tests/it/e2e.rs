@@ -517,9 +517,10 @@ async fn pull_stores_a_three_row_file_without_building_the_snapshot() -> anyhow:
         name_th: "กองทุนสวัสดิการชุมชนตำบลศรีภูมิ".into(),
         name_en: None,
         kind: FundKind::CommunityWelfare,
-        tambon: AreaCode::parse("500101")?,
+        area: AreaCode::parse("500101")?,
         municipality: None,
         registered_on: None,
+        closed_on: None,
     };
     db.store.upsert_funds(&[fund], "test").await?;
     let dir = tempfile::tempdir()?;

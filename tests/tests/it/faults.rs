@@ -36,9 +36,10 @@ fn funds_and_rows() -> (Vec<Fund>, Vec<Summary>) {
             name_th: format!("กองทุนสวัสดิการชุมชน {i}"),
             name_en: None,
             kind: FundKind::CommunityWelfare,
-            tambon: AreaCode::parse(&format!("50010{i}")).unwrap(),
+            area: AreaCode::parse(&format!("50010{i}")).unwrap(),
             municipality: None,
             registered_on: None,
+            closed_on: None,
         })
         .collect();
     let rows = funds.iter().flat_map(|f| months(&f.id)).collect();

@@ -127,9 +127,10 @@ async fn setup(backend: TestBackend) -> anyhow::Result<(TestDb, Ingestor)> {
         name_th: "กองทุนสวัสดิการชุมชนตำบลศรีภูมิ".into(),
         name_en: None,
         kind: FundKind::CommunityWelfare,
-        tambon: AreaCode::parse("500101")?,
+        area: AreaCode::parse("500101")?,
         municipality: None,
         registered_on: None,
+        closed_on: None,
     };
     db.store.upsert_funds(&[fund], "test").await?;
     db.store.sync_connectors(&[entry("c1", 5).record()]).await?;
@@ -578,9 +579,10 @@ async fn a_later_run_that_accepts_the_fund_month_resolves_its_quarantine(
                 name_th: "กองทุนสวัสดิการชุมชนตำบลช้างม่อย".into(),
                 name_en: None,
                 kind: FundKind::CommunityWelfare,
-                tambon: AreaCode::parse("500102")?,
+                area: AreaCode::parse("500102")?,
                 municipality: None,
                 registered_on: None,
+                closed_on: None,
             }],
             "test",
         )

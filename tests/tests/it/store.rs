@@ -15,9 +15,10 @@ fn fund(id: &str, tambon: &str) -> Fund {
         name_th: format!("กองทุนสวัสดิการชุมชน {id}"),
         name_en: Some(format!("Fund {id}")),
         kind: FundKind::CommunityWelfare,
-        tambon: AreaCode::parse(tambon).unwrap(),
+        area: AreaCode::parse(tambon).unwrap(),
         municipality: None,
         registered_on: None,
+        closed_on: None,
     }
 }
 
