@@ -90,13 +90,7 @@ const HEADINGS: &[(RegistryField, &str, &[&str])] = &[
     (
         RegistryField::Kind,
         "kind",
-        &[
-            "ประเภทกองทุน",
-            "ประเภท",
-            "fund kind",
-            "fund type",
-            "type",
-        ],
+        &["ประเภทกองทุน", "ประเภท", "fund kind", "fund type", "type"],
     ),
     (
         RegistryField::Municipality,
@@ -139,7 +133,17 @@ const HEADINGS: &[(RegistryField, &str, &[&str])] = &[
 
 /// Headings of columns a registry carries for people, not for the hub: a line number, remarks.
 /// They are read past and reported as such, never silently.
-const NOT_FOR_THE_HUB: &[&str] = &["ลำดับ", "ลำดับที่", "ที่", "no", "no.", "หมายเหตุ", "remarks", "note", "notes"];
+const NOT_FOR_THE_HUB: &[&str] = &[
+    "ลำดับ",
+    "ลำดับที่",
+    "ที่",
+    "no",
+    "no.",
+    "หมายเหตุ",
+    "remarks",
+    "note",
+    "notes",
+];
 
 /// The most problems listed; the count of the rest is given.
 pub const MAX_PROBLEMS: usize = 100;
@@ -423,7 +427,8 @@ impl Reader {
                 ));
             }
         }
-        if !first.contains_key(&RegistryField::Tambon) && !first.contains_key(&RegistryField::Province)
+        if !first.contains_key(&RegistryField::Tambon)
+            && !first.contains_key(&RegistryField::Province)
         {
             self.problems.push(format!(
                 "{}: the header has no column for the tambon (รหัสตำบล) or, for a provincial-level fund, the province (รหัสจังหวัด)",
@@ -557,7 +562,10 @@ fn area_of<'v>(
     problems: &mut Vec<String>,
 ) -> Option<(String, AreaCode)> {
     let before = problems.len();
-    let mut code = |f: RegistryField, digits: usize, what: &str| -> Option<(usize, Option<AreaCode>)> {
+    let mut code = |f: RegistryField,
+                    digits: usize,
+                    what: &str|
+     -> Option<(usize, Option<AreaCode>)> {
         let (c, v) = cell(f)?;
         let text = ascii_digits(cell_text(v).trim());
         if text.is_empty() {
@@ -750,14 +758,29 @@ mod tests {
             e.problems[0],
             "funds.csv line 2 column 3 (tambon): \"50010\" is not a tambon code: expected exactly 6 digits, never padded or guessed"
         );
-        assert!(e.problems[1].starts_with("funds.csv line 3 column 4 (kind): \"ธนาคารหมู่บ้าน\" is not a fund kind"), "{}", e.problems[1]);
+        assert!(
+            e.problems[1].starts_with(
+                "funds.csv line 3 column 4 (kind): \"ธนาคารหมู่บ้าน\" is not a fund kind"
+            ),
+            "{}",
+            e.problems[1]
+        );
         assert_eq!(
             e.problems[2],
             "funds.csv line 3 column 5 (registered_on): \"31/02/2568\" is not a day of the calendar"
         );
         // F-1 on line 2 had a bad tambon, so it is not "already registered": line 4 stands alone.
-        assert!(e.problems[3].starts_with("funds.csv line 5 column 1 (fund_id): fund id \"F 3\" has a space inside"), "{}", e.problems[3]);
-        assert_eq!(e.problems[4], "funds.csv line 6 column 2 (name_th): the fund has no name");
+        assert!(
+            e.problems[3].starts_with(
+                "funds.csv line 5 column 1 (fund_id): fund id \"F 3\" has a space inside"
+            ),
+            "{}",
+            e.problems[3]
+        );
+        assert_eq!(
+            e.problems[4],
+            "funds.csv line 6 column 2 (name_th): the fund has no name"
+        );
     }
 
     #[test]
@@ -794,9 +817,13 @@ mod tests {
         let e = read("fund_id,name_th,tambon,เครือข่าย\nF-1,ก,500101,N1\n").unwrap_err();
         assert_eq!(
             e.problems,
-            vec!["funds.csv line 1 column 4: column \"เครือข่าย\" lists networks, which are managed apart from the fund registry; remove the column"]
+            vec![
+                "funds.csv line 1 column 4: column \"เครือข่าย\" lists networks, which are managed apart from the fund registry; remove the column"
+            ]
         );
-        assert!(read("title only\n").unwrap_err().problems[0].starts_with("funds.csv: no header found"));
+        assert!(
+            read("title only\n").unwrap_err().problems[0].starts_with("funds.csv: no header found")
+        );
         assert_eq!(
             read("fund_id,name_th,tambon\n").unwrap_err().problems,
             vec!["funds.csv line 1 is the header, and no fund follows it"]

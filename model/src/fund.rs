@@ -420,14 +420,28 @@ mod tests {
             registered_on: None,
             closed_on: None,
         };
-        assert_eq!(check_fund(&fund(FundKind::CommunityWelfare, "500101")), Ok(()));
+        assert_eq!(
+            check_fund(&fund(FundKind::CommunityWelfare, "500101")),
+            Ok(())
+        );
         assert_eq!(check_fund(&fund(FundKind::ProvincialFund, "52")), Ok(()));
-        assert!(check_fund(&fund(FundKind::ProvincialFund, "520101")).unwrap_err().starts_with("a provincial-level fund is registered to a province"));
-        assert!(check_fund(&fund(FundKind::ElderlyFund, "52")).unwrap_err().contains("only a provincial_fund is registered to a province"));
+        assert!(
+            check_fund(&fund(FundKind::ProvincialFund, "520101"))
+                .unwrap_err()
+                .starts_with("a provincial-level fund is registered to a province")
+        );
+        assert!(
+            check_fund(&fund(FundKind::ElderlyFund, "52"))
+                .unwrap_err()
+                .contains("only a provincial_fund is registered to a province")
+        );
         let mut closed = fund(FundKind::CommunityWelfare, "500101");
         closed.registered_on = NaiveDate::from_ymd_opt(2020, 5, 1);
         closed.closed_on = NaiveDate::from_ymd_opt(2019, 1, 1);
-        assert_eq!(check_fund(&closed).unwrap_err(), "closed on 2019-01-01, before it was registered on 2020-05-01");
+        assert_eq!(
+            check_fund(&closed).unwrap_err(),
+            "closed on 2019-01-01, before it was registered on 2020-05-01"
+        );
     }
 
     #[test]

@@ -493,7 +493,11 @@ impl Inner {
             received += chunk.len() as u64;
             if received > self.config.max_bytes {
                 let limit = self.config.max_bytes;
-                return Err(too_big(&self.table.name, format!("more than {limit}"), limit));
+                return Err(too_big(
+                    &self.table.name,
+                    format!("more than {limit}"),
+                    limit,
+                ));
             }
             digest.update(&chunk);
             download.write_all(&chunk).map_err(local)?;
@@ -621,14 +625,12 @@ impl TableFile {
         file: File,
         make: impl FnOnce(Place) -> S,
     ) -> Result<S, ConnectorError> {
-        xlsx::check_zip(&file, self.max_bytes, &self.name)
-            .map_err(ConnectorError::Content)?;
-        let mut book = Workbook::open(file, self.sheet.as_deref(), &self.name).map_err(
-            |r| match r {
+        xlsx::check_zip(&file, self.max_bytes, &self.name).map_err(ConnectorError::Content)?;
+        let mut book =
+            Workbook::open(file, self.sheet.as_deref(), &self.name).map_err(|r| match r {
                 Refusal::Content(m) => ConnectorError::Content(m),
                 Refusal::Config(m) => ConnectorError::Config(m),
-            },
-        )?;
+            })?;
         let described = format!("{} sheet {}", self.name, book.sheet);
         let merged = book.merged(&described).map_err(ConnectorError::Content)?;
         let book_sheet = book.sheet.clone();

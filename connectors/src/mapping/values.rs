@@ -249,11 +249,23 @@ pub fn parse_date(value: &RawValue) -> Result<Option<NaiveDate>, String> {
 fn text_date(t: &str) -> Option<(i32, u32, u32)> {
     let number = |p: &str| p.trim().parse::<u32>().ok();
     let parts: Vec<&str> = t.split(['-', '/', '.']).collect();
-    if parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.trim().bytes().all(|b| b.is_ascii_digit())) {
+    if parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.trim().bytes().all(|b| b.is_ascii_digit()))
+    {
         return if parts[0].trim().len() == 4 {
-            Some((parts[0].trim().parse().ok()?, number(parts[1])?, number(parts[2])?))
+            Some((
+                parts[0].trim().parse().ok()?,
+                number(parts[1])?,
+                number(parts[2])?,
+            ))
         } else if parts[2].trim().len() == 4 {
-            Some((parts[2].trim().parse().ok()?, number(parts[1])?, number(parts[0])?))
+            Some((
+                parts[2].trim().parse().ok()?,
+                number(parts[1])?,
+                number(parts[0])?,
+            ))
         } else {
             None
         };
@@ -344,18 +356,33 @@ mod tests {
             assert_eq!(parse_date(&RawValue::Text(text.into())), wanted, "{text}");
         }
         assert_eq!(
-            parse_date(&RawValue::Date(NaiveDate::from_ymd_opt(2568, 1, 5).unwrap())),
+            parse_date(&RawValue::Date(
+                NaiveDate::from_ymd_opt(2568, 1, 5).unwrap()
+            )),
             day(2025, 1, 5)
         );
         assert_eq!(parse_date(&RawValue::Empty), Ok(None));
         for (text, reason) in [
             ("31/02/2568", "\"31/02/2568\" is not a day of the calendar"),
             ("29/02/2568", "\"29/02/2568\" is not a day of the calendar"),
-            ("10/11/68", "\"10/11/68\" is not a date: expected e.g. 2025-11-10, 10/11/2568 or 10 พ.ย. 2568"),
-            ("soon", "\"soon\" is not a date: expected e.g. 2025-11-10, 10/11/2568 or 10 พ.ย. 2568"),
-            ("10/11/1850", "\"10/11/1850\" is in the year 1850 (CE), outside 1950–2200: is the era (พ.ศ./ค.ศ.) right?"),
+            (
+                "10/11/68",
+                "\"10/11/68\" is not a date: expected e.g. 2025-11-10, 10/11/2568 or 10 พ.ย. 2568",
+            ),
+            (
+                "soon",
+                "\"soon\" is not a date: expected e.g. 2025-11-10, 10/11/2568 or 10 พ.ย. 2568",
+            ),
+            (
+                "10/11/1850",
+                "\"10/11/1850\" is in the year 1850 (CE), outside 1950–2200: is the era (พ.ศ./ค.ศ.) right?",
+            ),
         ] {
-            assert_eq!(parse_date(&RawValue::Text(text.into())).unwrap_err(), reason, "{text}");
+            assert_eq!(
+                parse_date(&RawValue::Text(text.into())).unwrap_err(),
+                reason,
+                "{text}"
+            );
         }
         assert_eq!(
             parse_date(&RawValue::Float(45000.0)).unwrap_err(),

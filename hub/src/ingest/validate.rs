@@ -189,7 +189,11 @@ fn registered<'r>(s: &Summary, reference: &'r Reference) -> Result<&'r FundRefer
 
 /// Rule: a closed fund reports no month from its closing month on (it stops counting then).
 fn still_open(s: &Summary, fund: &FundReference) -> Result<(), String> {
-    match fund.closed_on.as_deref().map(|d| (d, d.get(..7).unwrap_or(d))) {
+    match fund
+        .closed_on
+        .as_deref()
+        .map(|d| (d, d.get(..7).unwrap_or(d)))
+    {
         Some((day, month)) if s.period.to_string().as_str() >= month => Err(format!(
             "fund {} closed on {day}: it reports no month from {month} on (period {})",
             s.fund_id, s.period

@@ -127,7 +127,8 @@ impl Store {
         .await?;
         let json = |t: Option<String>| -> Result<Option<serde_json::Value>, StoreError> {
             t.map(|t| {
-                serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("audit value: {e}")))
+                serde_json::from_str(&t)
+                    .map_err(|e| StoreError::Corrupt(format!("audit value: {e}")))
             })
             .transpose()
         };

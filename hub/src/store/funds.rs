@@ -61,11 +61,15 @@ fn fund_values(f: &Fund, now: &str) -> Vec<SqlValue> {
 
 /// A fund as the registry holds it, in [`FUND_COLUMNS`] order.
 fn decode_fund(r: &AnyRow) -> Result<Fund, StoreError> {
-    let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
+    let corrupt =
+        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
     let id: String = r.try_get(0)?;
     let day = |i: usize, what: &str| -> Result<Option<chrono::NaiveDate>, StoreError> {
         r.try_get::<Option<String>, _>(i)?
-            .map(|d| d.parse().map_err(|e| corrupt(&format!("fund {id} {what}"), &e)))
+            .map(|d| {
+                d.parse()
+                    .map_err(|e| corrupt(&format!("fund {id} {what}"), &e))
+            })
             .transpose()
     };
     let kind: String = r.try_get(3)?;
@@ -119,7 +123,10 @@ impl Store {
             return Ok(());
         }
         let now = now_text();
-        let rows: Vec<Vec<SqlValue>> = changes.iter().map(|c| fund_values(&c.after, &now)).collect();
+        let rows: Vec<Vec<SqlValue>> = changes
+            .iter()
+            .map(|c| fund_values(&c.after, &now))
+            .collect();
         let mut tx = self.write_tx().await?;
         write_funds(&mut tx, self.backend, &rows).await?;
         let entries: Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> = changes
@@ -179,7 +186,11 @@ impl Store {
         let mut binds = Vec::new();
         if let Some(within) = within {
             binds.push(within);
-            conditions.push(format!("substr(area_code, 1, {}) = ${}", within.len(), binds.len()));
+            conditions.push(format!(
+                "substr(area_code, 1, {}) = ${}",
+                within.len(),
+                binds.len()
+            ));
         }
         if let Some(after) = after {
             binds.push(after);

@@ -27,8 +27,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use areas::{AreaListing, MapSource};
-pub use connectors::ConnectorRecord;
 pub use audit::{Actor, AuditEntry};
+pub use connectors::ConnectorRecord;
 pub use funds::{FundChange, FundReference};
 pub use geography::GeographyImport;
 pub use quarantine::{Accepted, QuarantineRow, Quarantined, RAW_LIMIT, REASON_LIMIT, bounded};

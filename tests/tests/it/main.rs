@@ -17,5 +17,6 @@ mod http_hygiene;
 mod ingest;
 mod maps;
 mod openapi;
+mod registry;
 mod secrets;
 mod store;
