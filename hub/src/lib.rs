@@ -1,6 +1,7 @@
 //! Welfare Hub: the service and command line. It wires the connectors, the store, the analytics and
 //! the geometry together and is the only crate that decides I/O policy.
 
+pub mod access;
 pub mod analytics;
 pub mod answers;
 pub mod api;

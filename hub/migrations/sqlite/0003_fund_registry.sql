@@ -1,4 +1,4 @@
--- The fund registry operators own: a fund is registered to a tambon, or a provincial-level fund to
+-- The fund registry operators own, and the people with rights to it: a fund is registered to a tambon, or a provincial-level fund to
 -- a province; it closes on a date and is never deleted. Changes are audited with the values before
 -- and after. Kept column-for-column identical with the other back end's migration.
 
@@ -11,4 +11,24 @@ ALTER TABLE funds ADD COLUMN closed_on TEXT;
 ALTER TABLE audit ADD COLUMN actor_role TEXT;
 ALTER TABLE audit ADD COLUMN before_value TEXT;
 ALTER TABLE audit ADD COLUMN after_value TEXT;
+-- The province the changed thing lies in (a fund's), so that an editor reads its provinces' audit.
+ALTER TABLE audit ADD COLUMN province TEXT;
 CREATE INDEX audit_subject ON audit (subject, id);
+
+-- API tokens: a role and a scope each; only the SHA-256 of the secret is kept.
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    -- A province editor's provinces, comma-separated 2-digit codes.
+    provinces TEXT,
+    -- A fund clerk's fund.
+    fund_id TEXT,
+    secret_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    -- The last day (ISO date, Bangkok) the token is accepted.
+    expires_on TEXT,
+    last_used_at TEXT,
+    revoked_at TEXT
+);

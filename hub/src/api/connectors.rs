@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::params::{PageQuery, id_cursor, limit_of, next_cursor, parse_query};
+use crate::access::Role;
 use crate::ingest::ConnectorEntry;
 use crate::scheduler::TriggerError;
 use crate::store::{Quarantined, Run};
@@ -175,7 +176,7 @@ async fn connectors(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let q: PageQuery = parse_query(raw)?;
     let limit = limit_of(q.limit, 100)?;
-    let full = state.authorized(&headers)?;
+    let full = state.caller(&headers).await?.role.covers(Role::Admin);
     let after = q.cursor.as_deref().filter(|c| !c.is_empty());
     let views = connector_views(&state, None, after, Some(limit as usize)).await?;
     let next = next_cursor(views.len(), limit, views.last().map(|v| v.id.clone()));
@@ -225,7 +226,7 @@ async fn connector(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     known(&state, &id)?;
-    let full = state.authorized(&headers)?;
+    let full = state.caller(&headers).await?.role.covers(Role::Admin);
     let view = connector_views(&state, Some(&id), None, None)
         .await?
         .into_iter()
@@ -279,7 +280,7 @@ async fn connector_runs(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let q: PageQuery = parse_query(raw)?;
-    state.require_token(&headers)?;
+    state.require(&headers, Role::Admin).await?;
     known(&state, &id)?;
     let limit = limit_of(q.limit, 50)?;
     let runs: Vec<Run> = state
@@ -327,7 +328,7 @@ async fn run_connector(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    state.require_token(&headers)?;
+    state.require(&headers, Role::Admin).await?;
     known(&state, &id)?;
     let Some(scheduler) = &state.scheduler else {
         return Err(ApiError::new(
@@ -406,7 +407,7 @@ async fn quarantine(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let q: QuarantineQuery = parse_query(raw)?;
-    state.require_token(&headers)?;
+    state.require(&headers, Role::Admin).await?;
     if let Some(id) = &q.connector {
         known(&state, id)?;
     }

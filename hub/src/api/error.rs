@@ -64,6 +64,21 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
 
+    /// A 403: the caller's token does not reach this (its role or its provinces).
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// A 409: the request contradicts what is stored (a fund registered twice).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// A 400 for a request body that is well formed but not acceptable.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message)
+    }
+
     /// A 503: the store, or a part of the hub this one does not run.
     pub fn unavailable(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
@@ -113,6 +128,24 @@ impl From<StoreError> for ApiError {
         } else {
             tracing::error!(error = %e, "store error");
             ApiError::internal()
+        }
+    }
+}
+
+impl From<crate::registry::RegistryRefusal> for ApiError {
+    fn from(e: crate::registry::RegistryRefusal) -> Self {
+        match e {
+            crate::registry::RegistryRefusal::Invalid(e) => ApiError::unprocessable(e.to_string()),
+            crate::registry::RegistryRefusal::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::access::TokenRefusal> for ApiError {
+    fn from(e: crate::access::TokenRefusal) -> Self {
+        match e {
+            crate::access::TokenRefusal::Invalid(m) => ApiError::unprocessable(m),
+            crate::access::TokenRefusal::Store(e) => e.into(),
         }
     }
 }

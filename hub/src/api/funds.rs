@@ -1,5 +1,8 @@
-//! `GET /api/v1/funds` (the funds of an area with their risk flag) and `GET /api/v1/funds/{id}` (one
-//! fund: its ratios, flag, latest summary and whole history), from the current analytics snapshot.
+//! Funds. Reading (a viewer's or an editor's, within its provinces): `GET /api/v1/funds` (the funds
+//! of an area with their risk flag) and `GET /api/v1/funds/{id}` (one fund: its ratios, flag, latest
+//! summary and whole history), from the current analytics snapshot. The registry (an admin's, or a
+//! province editor's within its provinces): `POST /api/v1/funds` registers a fund, `PATCH
+//! /api/v1/funds/{id}` changes its registration or closes it with a date; a fund is never deleted.
 
 use std::sync::Arc;
 
@@ -15,17 +18,29 @@ use utoipa_axum::routes;
 use welfare_queries::indicators::{self, RiskFlag};
 use welfare_queries::{Range, Snapshot};
 
-use super::error::ApiError;
+use axum::Json;
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use welfare_model::fund::{Fund, FundKind};
+use welfare_model::{AreaCode, AreaRef, FundId};
+
+use super::error::{ApiError, ErrorBody};
 use super::openapi::rows_schema;
-use super::params::{Format, Month, format_of, parse_query, resolve_range, resolve_within};
-use super::{AppState, cached, envelope, json_bytes, output_answer};
+use super::params::{
+    Format, Month, format_of, json_body, parse_query, resolve_range, resolve_within,
+};
+use super::{AppState, cached, envelope, json_bytes, output_answer, require_scope};
+use crate::access::{Caller, Role};
 use crate::analytics::Analytics;
 use crate::answers::Encoded;
+use crate::registry;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(funds))
+        .routes(routes!(register_fund))
         .routes(routes!(fund))
+        .routes(routes!(change_fund))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -69,8 +84,11 @@ fn fund_rows() -> RefOr<Schema> {
     path = "/api/v1/funds",
     tag = "funds",
     params(FundsParams),
+    security(("bearer_token" = [])),
     responses(
         (status = 200, description = "One row per fund", body = FundsAnswer),
+        (status = 401, description = "No token, or not a valid one: fund-level figures need a viewer's", body = ErrorBody),
+        (status = 403, description = "`within` lies outside the token's provinces", body = ErrorBody),
     ),
 )]
 async fn funds(
@@ -78,12 +96,25 @@ async fn funds(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let caller = state.require(&headers, Role::Viewer).await?;
     let q: FundsParams = parse_query(raw)?;
+    if caller.read_scope().is_some()
+        && let Some(asked) = q.within.as_deref().filter(|w| !w.is_empty())
+    {
+        // Beyond the token's provinces is refused before anything is read.
+        match AreaCode::parse(asked) {
+            Ok(code) => require_read(&caller, &code)?,
+            Err(_) => scoped_within(&caller, Some(AreaRef::Country)).map(|_| ())?,
+        }
+    }
     let format = format_of(q.format.as_deref())?;
     let analytics = state.analytics()?;
     let snapshot = analytics.current();
     let range = resolve_range(analytics, q.period.as_deref(), None, None)?;
-    let within = resolve_within(&snapshot, "within", q.within.as_deref())?;
+    let within = scoped_within(
+        &caller,
+        resolve_within(&snapshot, "within", q.within.as_deref())?,
+    )?;
     let risk: Option<Vec<RiskFlag>> = q
         .risk
         .as_deref()
@@ -160,9 +191,12 @@ fn history_rows() -> RefOr<Schema> {
     path = "/api/v1/funds/{id}",
     tag = "funds",
     params(("id" = String, Path, description = "The fund's id", example = "F-500101-01"), FundParams),
+    security(("bearer_token" = [])),
     responses(
         (status = 200, description = "The fund", body = FundAnswer),
-        (status = 404, description = "No such fund registered by the month", body = super::error::ErrorBody),
+        (status = 401, description = "No token, or not a valid one: fund-level figures need a viewer's", body = ErrorBody),
+        (status = 403, description = "The fund lies outside the token's provinces", body = ErrorBody),
+        (status = 404, description = "No such fund registered by the month", body = ErrorBody),
     ),
 )]
 async fn fund(
@@ -171,6 +205,10 @@ async fn fund(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let caller = state.require(&headers, Role::Viewer).await?;
+    if let Some(registered) = state.store.fund_registration(&id).await? {
+        require_read(&caller, &registered.area)?;
+    }
     let q: FundParams = parse_query(raw)?;
     let format = format_of(q.format.as_deref())?;
     let analytics = state.analytics()?;
@@ -222,4 +260,228 @@ async fn fund_answer(
         "latest": rows.last(),
         "history": rows,
     }))?))
+}
+
+/// The area a read is limited to: the asked one, which must lie within the caller's provinces; for
+/// an editor who asks for none, its province (the filter goes into the query, not onto the answer).
+fn scoped_within(caller: &Caller, within: Option<AreaRef>) -> Result<Option<AreaRef>, ApiError> {
+    let Some(provinces) = caller.read_scope() else {
+        return Ok(within);
+    };
+    match within {
+        Some(AreaRef::Code(code)) => {
+            require_read(caller, &code)?;
+            Ok(Some(AreaRef::Code(code)))
+        }
+        None if provinces.len() == 1 => Ok(Some(AreaRef::Code(
+            AreaCode::parse(&provinces[0]).map_err(|_| ApiError::internal())?,
+        ))),
+        _ => Err(ApiError::forbidden(format!(
+            "this token reads funds within its provinces ({}): ask for within=<one of them>",
+            provinces.join(", ")
+        ))),
+    }
+}
+
+/// 403 unless the caller reads fund-level figures of `area`.
+fn require_read(caller: &Caller, area: &AreaCode) -> Result<(), ApiError> {
+    match caller.read_scope() {
+        Some(_) => require_scope(caller, area),
+        None => Ok(()),
+    }
+}
+
+/// A fund to register, as `POST /api/v1/funds` takes it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct FundRegistration {
+    /// 1–64 ASCII letters, digits, `-`, `_` or `.`.
+    #[schema(example = "F-560101-01")]
+    id: String,
+    #[schema(example = "กองทุนสวัสดิการชุมชนตำบลเวียง")]
+    name_th: String,
+    name_en: Option<String>,
+    /// `community_welfare` (default), `one_baht_savings`, `other_community_fund`, `elderly_fund`,
+    /// `provincial_fund`, or a Thai or English label of one.
+    kind: Option<String>,
+    /// The tambon (6 digits) or, for a provincial-level fund, the province (2 digits).
+    #[schema(example = "560101")]
+    area: String,
+    /// The municipality (เทศบาล) of a municipal fund.
+    municipality: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    registered_on: Option<NaiveDate>,
+    #[schema(value_type = Option<String>, format = Date)]
+    closed_on: Option<NaiveDate>,
+}
+
+/// Changes to a registration, as `PATCH /api/v1/funds/{id}` takes them: only the fields sent
+/// change; `null` clears an optional one (`"closed_on": null` reopens a fund).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct FundChanges {
+    name_th: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    name_en: Option<Option<String>>,
+    kind: Option<String>,
+    area: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    municipality: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Date)]
+    registered_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Date)]
+    closed_on: Option<Option<NaiveDate>>,
+}
+
+/// A field that was sent, `null` included.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A registration as answered.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only describes the answer in the OpenAPI document
+struct Registration {
+    id: String,
+    name_th: String,
+    name_en: Option<String>,
+    kind: String,
+    area: String,
+    municipality: Option<String>,
+    #[schema(format = Date)]
+    registered_on: Option<String>,
+    #[schema(format = Date)]
+    closed_on: Option<String>,
+}
+
+fn kind_of(text: Option<&str>) -> Result<Option<FundKind>, ApiError> {
+    text.map(|k| FundKind::from_label(k).map_err(|e| ApiError::unprocessable(format!("kind: {e}"))))
+        .transpose()
+}
+
+fn area_of(text: &str) -> Result<AreaCode, ApiError> {
+    AreaCode::parse(text).map_err(|e| ApiError::unprocessable(format!("area: {e}")))
+}
+
+/// Trims a name; an empty one is none.
+fn name(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// Registers a fund.
+#[utoipa::path(
+    post,
+    path = "/api/v1/funds",
+    tag = "funds",
+    request_body(content = FundRegistration, content_type = "application/json"),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 201, description = "Registered", body = Registration),
+        (status = 400, description = "Not a valid registration: the message names the field", body = ErrorBody),
+        (status = 401, description = "No token, or not a valid one", body = ErrorBody),
+        (status = 403, description = "Not an editor's token, or the area lies outside its provinces", body = ErrorBody),
+        (status = 409, description = "A fund with this id is registered already", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+    ),
+)]
+async fn register_fund(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let caller = state.require(&headers, Role::ProvinceEditor).await?;
+    let wanted: FundRegistration = json_body(&body, "a fund: {\"id\", \"name_th\", \"area\", …}")?;
+    let fund = Fund {
+        id: FundId::parse(&wanted.id).map_err(|e| ApiError::unprocessable(format!("id: {e}")))?,
+        name_th: wanted.name_th.trim().to_string(),
+        name_en: name(wanted.name_en),
+        kind: kind_of(wanted.kind.as_deref())?.unwrap_or_default(),
+        area: area_of(&wanted.area)?,
+        municipality: name(wanted.municipality),
+        registered_on: wanted.registered_on,
+        closed_on: wanted.closed_on,
+    };
+    require_scope(&caller, &fund.area)?;
+    if state
+        .store
+        .fund_registration(fund.id.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::conflict(format!(
+            "fund {} is registered already: change it with PATCH /api/v1/funds/{}",
+            fund.id, fund.id
+        )));
+    }
+    let plan = registry::plan_one(&state.store, None, fund.clone()).await?;
+    registry::apply(&state.store, &plan, &caller.actor(), "fund.register").await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!(fund))))
+}
+
+/// Changes a fund's registration, or closes it with a date.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/funds/{id}",
+    tag = "funds",
+    params(("id" = String, Path, description = "The fund's id", example = "F-560101-01")),
+    request_body(content = FundChanges, content_type = "application/json"),
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The registration as changed", body = Registration),
+        (status = 400, description = "Not a valid change: the message names the field", body = ErrorBody),
+        (status = 401, description = "No token, or not a valid one", body = ErrorBody),
+        (status = 403, description = "Not an editor's token, or the fund (or its new area) lies outside its provinces", body = ErrorBody),
+        (status = 404, description = "No such fund registered", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+    ),
+)]
+async fn change_fund(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let caller = state.require(&headers, Role::ProvinceEditor).await?;
+    let Some(before) = state.store.fund_registration(&id).await? else {
+        return Err(ApiError::not_found(format!("no fund {id} is registered")));
+    };
+    require_scope(&caller, &before.area)?;
+    let changes: FundChanges = json_body(
+        &body,
+        "the fields to change: {\"closed_on\": \"2026-09-30\", …}",
+    )?;
+    let mut after = before.clone();
+    if let Some(n) = changes.name_th {
+        after.name_th = n.trim().to_string();
+    }
+    if let Some(n) = changes.name_en {
+        after.name_en = name(n);
+    }
+    if let Some(k) = kind_of(changes.kind.as_deref())? {
+        after.kind = k;
+    }
+    if let Some(a) = changes.area {
+        after.area = area_of(&a)?;
+        require_scope(&caller, &after.area)?;
+    }
+    if let Some(m) = changes.municipality {
+        after.municipality = name(m);
+    }
+    if let Some(d) = changes.registered_on {
+        after.registered_on = d;
+    }
+    if let Some(d) = changes.closed_on {
+        after.closed_on = d;
+    }
+    let plan = registry::plan_one(&state.store, Some(before), after.clone()).await?;
+    registry::apply(&state.store, &plan, &caller.actor(), "fund.change").await?;
+    Ok(Json(serde_json::json!(after)))
 }

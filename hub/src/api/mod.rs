@@ -24,6 +24,7 @@ use welfare_queries::datafusion::arrow::datatypes::SchemaRef;
 use welfare_queries::output::{to_arrow_ipc, to_csv};
 use welfare_queries::{Output, QueryError, Snapshot};
 
+use crate::access::{self, Caller, Denied, Role};
 use crate::analytics::Analytics;
 use crate::answers::{self, Encoded};
 use crate::ingest::ConnectorEntry;
@@ -42,6 +43,8 @@ pub mod params;
 #[allow(unused_qualifications)]
 mod areas;
 #[allow(unused_qualifications)]
+mod audit;
+#[allow(unused_qualifications)]
 mod connectors;
 #[allow(unused_qualifications)]
 mod funds;
@@ -52,6 +55,8 @@ mod indicators;
 mod maps;
 #[allow(unused_qualifications)]
 mod query;
+#[allow(unused_qualifications)]
+mod tokens;
 
 pub use error::{ApiError, ErrorBody};
 pub use params::Format;
@@ -64,7 +69,7 @@ pub struct AppState {
     pub scheduler: Option<Scheduler>,
     /// The connectors as configured.
     pub connectors: Arc<Vec<ConnectorEntry>>,
-    /// The bearer token that changing requests must carry; `None` refuses every change.
+    /// The hub's configured API token (`api.token_env`), an admin's; stored tokens work beside it.
     pub token: Option<Secret>,
     /// The analytics snapshot; `None` serves no indicators (answers 503).
     pub analytics: Option<Arc<Analytics>>,
@@ -102,52 +107,58 @@ impl AppState {
             .ok_or_else(|| ApiError::unavailable("this hub serves no maps"))
     }
 
-    /// Checks the request carries the configured bearer token (compared in constant time).
-    pub fn require_token(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        if self.token.is_none() {
-            return Err(ApiError::unauthorized(
-                "this hub has no API token configured (see api.token_env); this request is refused",
-            ));
-        }
-        if self.authorized(headers)? {
-            Ok(())
-        } else {
-            Err(ApiError::unauthorized(
-                "this request needs the API token: send Authorization: Bearer <token>",
-            ))
-        }
-    }
-
-    /// Whether the request carries the configured token: `false` without an `Authorization` header
-    /// (an anonymous caller), an error for a wrong or malformed one (never silently read as
-    /// anonymous).
-    pub fn authorized(&self, headers: &HeaderMap) -> Result<bool, ApiError> {
+    /// Who is calling: anonymous without an `Authorization` header; a wrong, revoked, expired or
+    /// malformed token is refused (401), never read as anonymous.
+    pub async fn caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
-            return Ok(false);
+            return Ok(Caller::anonymous());
         };
-        let Some(token) = &self.token else {
-            return Err(ApiError::unauthorized(
-                "this hub has no API token configured (see api.token_env); send no Authorization",
-            ));
-        };
-        let given = value
+        let secret = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <token>"))?;
-        let expected = token.expose().as_bytes();
-        let given = given.trim().as_bytes();
-        let same = expected.len() == given.len()
-            && expected
-                .iter()
-                .zip(given)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if same {
-            Ok(true)
-        } else {
-            Err(ApiError::unauthorized("the bearer token is not valid"))
+        match access::authenticate(&self.store, self.token.as_ref(), secret).await? {
+            Ok(caller) => Ok(caller),
+            Err(Denied::Revoked) => Err(ApiError::unauthorized("this token has been revoked")),
+            Err(Denied::Expired(day)) => Err(ApiError::unauthorized(format!(
+                "this token expired on {day}"
+            ))),
+            Err(Denied::Malformed | Denied::Unknown) => {
+                Err(ApiError::unauthorized("the bearer token is not valid"))
+            }
         }
+    }
+
+    /// The caller, if its role covers `needed`: else 401 for an anonymous caller (a token is
+    /// needed) and 403 for a token whose role does not reach.
+    pub async fn require(&self, headers: &HeaderMap, needed: Role) -> Result<Caller, ApiError> {
+        let caller = self.caller(headers).await?;
+        if caller.role.covers(needed) {
+            Ok(caller)
+        } else if caller.role == Role::Anonymous {
+            Err(ApiError::unauthorized(format!(
+                "this request needs a {needed} token: send Authorization: Bearer <token>"
+            )))
+        } else {
+            Err(ApiError::forbidden(format!(
+                "a {} token may not do this: it needs {needed}",
+                caller.role
+            )))
+        }
+    }
+}
+
+/// 403 unless `caller` may edit what lies in `area`.
+pub fn require_scope(caller: &Caller, area: &welfare_model::AreaCode) -> Result<(), ApiError> {
+    if caller.may_edit(area) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "{} lies outside this token's provinces ({})",
+            area,
+            caller.provinces.join(", ")
+        )))
     }
 }
 
@@ -223,6 +234,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(funds::routes())
         .merge(query::routes())
         .merge(maps::routes())
+        .merge(tokens::routes())
+        .merge(audit::routes())
         .merge(openapi::routes())
 }
 

@@ -28,9 +28,49 @@ use welfare_queries::output::ColumnType;
 use super::AppState;
 use super::error::ErrorBody;
 use super::params::{Format, Month};
+use crate::access::Role;
 
 /// The name of the bearer-token security scheme (`Authorization: Bearer <token>`).
 pub const BEARER: &str = "bearer_token";
+
+/// The role each route needs (method, path as documented): `finish` writes it into the document
+/// as `x-required-role`, and the route-by-route access test holds every handler to it. Anonymous
+/// callers read aggregates; fund-level figures and SQL over them need a viewer; the registry and
+/// the audit an editor (within its provinces); runs, quarantine and tokens an admin.
+pub const ROUTE_ROLES: &[(&str, &str, Role)] = &[
+    ("get", "/healthz", Role::Anonymous),
+    ("get", "/readyz", Role::Anonymous),
+    ("get", "/api/v1/openapi.json", Role::Anonymous),
+    ("get", "/api/v1/areas", Role::Anonymous),
+    ("get", "/api/v1/indicators", Role::Anonymous),
+    ("get", "/api/v1/matching", Role::Anonymous),
+    ("get", "/api/v1/timeseries", Role::Anonymous),
+    ("get", "/api/v1/policies", Role::Anonymous),
+    ("get", "/api/v1/maps/{file}", Role::Anonymous),
+    ("get", "/api/v1/legend", Role::Anonymous),
+    ("get", "/api/v1/connectors", Role::Anonymous),
+    ("get", "/api/v1/connectors/{id}", Role::Anonymous),
+    ("get", "/api/v1/funds", Role::Viewer),
+    ("get", "/api/v1/funds/{id}", Role::Viewer),
+    ("post", "/api/v1/query", Role::Viewer),
+    ("post", "/api/v1/funds", Role::ProvinceEditor),
+    ("patch", "/api/v1/funds/{id}", Role::ProvinceEditor),
+    ("get", "/api/v1/audit", Role::ProvinceEditor),
+    ("get", "/api/v1/connectors/{id}/runs", Role::Admin),
+    ("post", "/api/v1/connectors/{id}/run", Role::Admin),
+    ("get", "/api/v1/quarantine", Role::Admin),
+    ("get", "/api/v1/tokens", Role::Admin),
+    ("post", "/api/v1/tokens", Role::Admin),
+    ("delete", "/api/v1/tokens/{name}", Role::Admin),
+];
+
+/// The role a documented route needs.
+pub fn required_role(method: &str, path: &str) -> Option<Role> {
+    ROUTE_ROLES
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, r)| *r)
+}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(openapi_json))
@@ -91,13 +131,18 @@ pub fn base() -> OpenApi {
             tag("health", "Liveness and readiness"),
             tag("areas", "Provinces, districts and tambons with population"),
             tag("indicators", "Coverage, matching grants and time series"),
-            tag("funds", "Funds with their ratios and risk flag"),
+            tag(
+                "funds",
+                "The fund registry, and funds with their ratios and risk flag",
+            ),
             tag("maps", "Coverage maps (GeoJSON) and their legends"),
             tag("query", "Read-only SQL over the analytics snapshot"),
             tag(
                 "connectors",
                 "Sources the hub pulls, their runs and quarantine",
             ),
+            tag("tokens", "API tokens: roles and scopes (admins)"),
+            tag("audit", "Who changed what, when, before and after"),
             tag("meta", "This contract"),
         ]))
         .components(Some(
@@ -113,8 +158,10 @@ pub fn base() -> OpenApi {
                         HttpBuilder::new()
                             .scheme(HttpAuthScheme::Bearer)
                             .description(Some(
-                                "The hub's API token (api.token_env): configuration, runs and \
-                                 quarantine, and every change",
+                                "A token made by `welfare-hub token create` or POST \
+                                 /api/v1/tokens, or the hub's API token (api.token_env, an \
+                                 admin's). Each operation's `x-required-role` says which role it \
+                                 needs: anonymous, viewer, fund-clerk, province-editor or admin",
                             ))
                             .build(),
                     ),
@@ -132,9 +179,19 @@ pub fn base() -> OpenApi {
 /// - to every table answer (an operation with a `format` parameter), its CSV and Arrow forms beside
 ///   the JSON, and for a `GET` (cached per snapshot) the 304 to `If-None-Match`.
 pub fn finish(document: &mut OpenApi) {
-    for item in document.paths.paths.values_mut() {
+    for (path, item) in document.paths.paths.iter_mut() {
         let get = item.get.is_some();
-        for operation in operations(item) {
+        for (method, operation) in operations(item) {
+            // Every route says what it needs; a route missing from ROUTE_ROLES is an admin's until
+            // it is listed (deny by default), and the access test fails on it.
+            let role = required_role(method, path).unwrap_or(Role::Admin);
+            operation
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert(
+                    "x-required-role".into(),
+                    serde_json::Value::String(role.as_str().into()),
+                );
             let tabular = operation
                 .parameters
                 .iter()
@@ -189,19 +246,21 @@ pub fn finish(document: &mut OpenApi) {
     }
 }
 
-fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = (&'static str, &mut Operation)> {
     [
-        item.get.as_mut(),
-        item.put.as_mut(),
-        item.post.as_mut(),
-        item.delete.as_mut(),
-        item.options.as_mut(),
-        item.head.as_mut(),
-        item.patch.as_mut(),
-        item.trace.as_mut(),
+        ("get", item.get.as_mut()),
+        ("put", item.put.as_mut()),
+        ("post", item.post.as_mut()),
+        ("delete", item.delete.as_mut()),
+        ("options", item.options.as_mut()),
+        ("head", item.head.as_mut()),
+        ("patch", item.patch.as_mut()),
+        ("trace", item.trace.as_mut()),
     ]
     .into_iter()
-    .flatten()
+    .filter_map(|(m, o)| o.map(|o| (m, o)))
 }
 
 /// 304: the client's copy (`If-None-Match`) is current.

@@ -15,6 +15,17 @@ use welfare_queries::maps::MapIndicator;
 
 /// Parses the query string into `T`, whose `deny_unknown_fields` turns a misspelt parameter into a 400
 /// that names it.
+/// A JSON request body, or a 400 saying what to send (`shape`) and what is wrong with it.
+pub fn json_body<T: DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("send {shape}: {e}"),
+        )
+    })
+}
+
 pub fn parse_query<T: DeserializeOwned>(raw: Option<String>) -> Result<T, ApiError> {
     let raw = raw.unwrap_or_default();
     serde_urlencoded::from_str(&raw).map_err(|e| {

@@ -1,7 +1,7 @@
 //! `POST /api/v1/query` with `{"sql": "SELECT …"}`: read-only SQL over the snapshot's tables.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use welfare_queries::AnswerFormat;
 
 use super::error::{ApiError, ErrorBody};
-use super::params::{Format, format_of, parse_query};
+use super::params::{Format, format_of, json_body, parse_query};
 use super::{AppState, snapshot_header};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -60,8 +60,11 @@ struct QueryAnswer {
     tag = "query",
     params(QueryParams),
     request_body(content = QueryBody, content_type = "application/json"),
+    security(("bearer_token" = [])),
     responses(
         (status = 200, description = "The rows", body = QueryAnswer),
+        (status = 401, description = "No token, or not a valid one: SQL over fund-level rows needs a viewer's", body = ErrorBody),
+        (status = 403, description = "The token's role does not read fund-level rows", body = ErrorBody),
         (status = 400, description = "Not one read-only statement, too large or deep, or it failed (the message says where)", body = ErrorBody),
         (status = 413, description = "The body, or the answer past the byte cap, is too large (the message gives the limit)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
@@ -69,22 +72,19 @@ struct QueryAnswer {
 )]
 async fn query(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     RawQuery(raw): RawQuery,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    // The snapshot holds fund-level rows: SQL over it is a viewer's, not an anonymous caller's.
+    state.require(&headers, crate::access::Role::Viewer).await?;
     let q: QueryParams = parse_query(raw)?;
     let format = match format_of(q.format.as_deref())? {
         Format::Json => AnswerFormat::Json,
         Format::Csv => AnswerFormat::Csv,
         Format::Arrow => AnswerFormat::Arrow,
     };
-    let body: QueryBody = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("send {{\"sql\": \"SELECT …\"}}: {e}"),
-        )
-    })?;
+    let body: QueryBody = json_body(&body, "{\"sql\": \"SELECT …\"}")?;
     let analytics = state.analytics()?;
     let snapshot = analytics.current();
     let answer = match snapshot.user_answer(&body.sql, format).await {

@@ -15,6 +15,7 @@ mod geography;
 mod pull;
 mod quarantine;
 mod serve;
+mod token;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +54,11 @@ enum Command {
         #[command(subcommand)]
         command: geography::Command,
     },
+    /// API tokens: roles and scopes for people and systems.
+    Token {
+        #[command(subcommand)]
+        command: token::Command,
+    },
     /// Print the OpenAPI 3.1 document of the HTTP API (what `GET /api/v1/openapi.json` serves).
     Openapi,
 }
@@ -76,6 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Quarantine { command } => quarantine::run(config, command).await,
         Command::Funds { command } => funds::run(config, command).await,
         Command::Geography { command } => geography::run(config, command).await,
+        Command::Token { command } => token::run(config, command).await,
         Command::Openapi => Ok(()),
     }
 }

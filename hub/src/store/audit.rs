@@ -22,27 +22,39 @@ impl Actor {
     }
 }
 
-/// Records changes inside an open transaction: per subject, the values before and after (none
-/// before for a creation).
+/// One change as it is audited.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Change {
+    /// `fund:F-1`, `token:phayao-editor`.
+    pub subject: String,
+    /// The province the thing lies in, if it lies in one.
+    pub province: Option<String>,
+    /// None for a creation.
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// Records changes inside an open transaction, each with its values before and after.
 pub(crate) async fn audit_changes(
     conn: &mut AnyConnection,
     backend: Backend,
     actor: &Actor,
     action: &str,
-    changes: &[(String, Option<serde_json::Value>, Option<serde_json::Value>)],
+    changes: &[Change],
 ) -> Result<(), StoreError> {
     let at = now_text();
     let rows: Vec<Vec<SqlValue>> = changes
         .iter()
-        .map(|(subject, before, after)| {
+        .map(|c| {
             vec![
                 SqlValue::text(&at),
                 SqlValue::text(&actor.name),
                 SqlValue::text(&actor.role),
                 SqlValue::text(action),
-                SqlValue::text(subject),
-                SqlValue::opt_text(before.as_ref().map(|v| v.to_string())),
-                SqlValue::opt_text(after.as_ref().map(|v| v.to_string())),
+                SqlValue::text(&c.subject),
+                SqlValue::opt_text(c.province.clone()),
+                SqlValue::opt_text(c.before.as_ref().map(|v| v.to_string())),
+                SqlValue::opt_text(c.after.as_ref().map(|v| v.to_string())),
             ]
         })
         .collect();
@@ -56,6 +68,7 @@ pub(crate) async fn audit_changes(
             "actor_role",
             "action",
             "subject",
+            "province",
             "before_value",
             "after_value",
         ],
@@ -78,6 +91,34 @@ pub struct AuditEntry {
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
     pub detail: Option<serde_json::Value>,
+    pub province: Option<String>,
+}
+
+/// Which audit entries to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub subject: Option<String>,
+    pub actor: Option<String>,
+    /// Entries at or after this time (ISO-8601, as stored).
+    pub from: Option<String>,
+    /// Only entries of things in these provinces (an editor's scope); `None` for all.
+    pub provinces: Option<Vec<String>>,
+    /// Entries after this id (the page cursor).
+    pub after_id: Option<i64>,
+    pub limit: i64,
+}
+
+impl Default for AuditFilter {
+    fn default() -> Self {
+        AuditFilter {
+            subject: None,
+            actor: None,
+            from: None,
+            provinces: None,
+            after_id: None,
+            limit: 10_000,
+        }
+    }
 }
 
 /// Writes an audit row inside an open transaction.
@@ -118,13 +159,60 @@ impl Store {
 
     /// The audit entries of a subject (`fund:F-1`), oldest first.
     pub async fn audit_of(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, at, actor, actor_role, action, subject, before_value, after_value, detail \
-             FROM audit WHERE subject = $1 ORDER BY id",
-        )
-        .bind(subject)
-        .fetch_all(&self.pool)
-        .await?;
+        self.audit_page(&AuditFilter {
+            subject: Some(subject.into()),
+            ..AuditFilter::default()
+        })
+        .await
+    }
+
+    /// A page of the audit trail, oldest first, as `filter` narrows it.
+    pub async fn audit_page(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut conditions = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        let bind = |v: String, binds: &mut Vec<String>| {
+            binds.push(v);
+            format!("${}", binds.len())
+        };
+        if let Some(s) = &filter.subject {
+            let p = bind(s.clone(), &mut binds);
+            conditions.push(format!("subject = {p}"));
+        }
+        if let Some(a) = &filter.actor {
+            let p = bind(a.clone(), &mut binds);
+            conditions.push(format!("actor = {p}"));
+        }
+        if let Some(f) = &filter.from {
+            let p = bind(f.clone(), &mut binds);
+            conditions.push(format!("at >= {p}"));
+        }
+        if let Some(provinces) = &filter.provinces {
+            // The scope is a predicate of the query: an editor's reading never sees other rows.
+            let list: Vec<String> = provinces
+                .iter()
+                .map(|p| bind(p.clone(), &mut binds))
+                .collect();
+            if list.is_empty() {
+                conditions.push("1 = 0".into());
+            } else {
+                conditions.push(format!("province IN ({})", list.join(", ")));
+            }
+        }
+        if let Some(after) = filter.after_id {
+            conditions.push(format!("id > {after}"));
+        }
+        let select = format!(
+            "SELECT id, at, actor, actor_role, action, subject, before_value, after_value, detail, province \
+             FROM audit{}{} ORDER BY id LIMIT {}",
+            if conditions.is_empty() { "" } else { " WHERE " },
+            conditions.join(" AND "),
+            filter.limit.clamp(1, 10_000)
+        );
+        let mut query = sqlx::query(super::rows::trusted(&select));
+        for b in &binds {
+            query = query.bind(b.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         let json = |t: Option<String>| -> Result<Option<serde_json::Value>, StoreError> {
             t.map(|t| {
                 serde_json::from_str(&t)
@@ -144,6 +232,7 @@ impl Store {
                     before: json(r.try_get(6)?)?,
                     after: json(r.try_get(7)?)?,
                     detail: json(r.try_get(8)?)?,
+                    province: r.try_get(9)?,
                 })
             })
             .collect()

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use welfare_model::fund::Fund;
 use welfare_model::{AreaCode, FundId};
 
-use super::audit::{Actor, audit_changes, audit_in};
+use super::audit::{Actor, Change, audit_changes, audit_in};
 use super::rows::{SqlValue, insert_rows, set_excluded, trusted};
 use super::{Store, StoreError, now_text};
 
@@ -129,14 +129,13 @@ impl Store {
             .collect();
         let mut tx = self.write_tx().await?;
         write_funds(&mut tx, self.backend, &rows).await?;
-        let entries: Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> = changes
+        let entries: Vec<Change> = changes
             .iter()
-            .map(|c| {
-                (
-                    format!("fund:{}", c.after.id),
-                    c.before.as_ref().map(|b| serde_json::json!(b)),
-                    Some(serde_json::json!(c.after)),
-                )
+            .map(|c| Change {
+                subject: format!("fund:{}", c.after.id),
+                province: Some(c.after.area.province().to_string()),
+                before: c.before.as_ref().map(|b| serde_json::json!(b)),
+                after: Some(serde_json::json!(c.after)),
             })
             .collect();
         audit_changes(&mut tx, self.backend, actor, action, &entries).await?;

@@ -16,6 +16,7 @@ mod quarantine;
 mod rows;
 mod runs;
 mod summaries;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -27,13 +28,14 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use areas::{AreaListing, MapSource};
-pub use audit::{Actor, AuditEntry};
+pub use audit::{Actor, AuditEntry, AuditFilter};
 pub use connectors::ConnectorRecord;
 pub use funds::{FundChange, FundReference};
 pub use geography::GeographyImport;
 pub use quarantine::{Accepted, QuarantineRow, Quarantined, RAW_LIMIT, REASON_LIMIT, bounded};
 pub use runs::{Run, RunCounts, RunEnd, RunStatus};
 pub use summaries::{StockTotals, UpsertOutcome};
+pub use tokens::TokenRecord;
 
 /// The store's migrations, embedded in the binary: version, description, file name and SQL, for
 /// each backend (a test checks that these are exactly the files in `hub/migrations/`).

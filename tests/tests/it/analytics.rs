@@ -30,15 +30,21 @@ impl Reply {
     }
 }
 
+/// The hub's configured (admin) token in router tests of the analytics: fund-level answers and SQL
+/// need one.
+pub(crate) const TOKEN: &str = "analytics-test-token-2569";
+
+/// A JSON request through the router, with the state's configured token when it has one.
 pub(crate) async fn send(state: &AppState, method: &str, uri: &str, body: Option<&str>) -> Reply {
-    send_with(
-        state,
-        method,
-        uri,
-        &[("content-type", "application/json")],
-        body,
-    )
-    .await
+    let bearer = state
+        .token
+        .as_ref()
+        .map(|t| format!("Bearer {}", t.expose()));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(b) = bearer.as_deref() {
+        headers.push(("authorization", b));
+    }
+    send_with(state, method, uri, &headers, body).await
 }
 
 /// A request through the router with these headers.
@@ -170,6 +176,7 @@ pub(crate) async fn hub() -> anyhow::Result<(TestDb, Arc<Analytics>, AppState)> 
     .await?;
     let mut state = AppState::read_only(db.store.clone());
     state.analytics = Some(analytics.clone());
+    state.token = Some(welfare_connectors::Secret::new(TOKEN));
     Ok((db, analytics, state))
 }
 
@@ -571,7 +578,15 @@ async fn table_answers_are_cached_per_snapshot_revalidated_and_compressed() -> a
         let r = send(&state, "GET", uri, None).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}");
         let tag = etag_of(&r);
-        let held = send_with(&state, "GET", uri, &[("if-none-match", &tag)], None).await;
+        let bearer = format!("Bearer {TOKEN}");
+        let held = send_with(
+            &state,
+            "GET",
+            uri,
+            &[("if-none-match", &tag), ("authorization", &bearer)],
+            None,
+        )
+        .await;
         assert_eq!(held.status, StatusCode::NOT_MODIFIED, "{uri}");
     }
     // A refusal is not cached as an answer.

@@ -10,7 +10,7 @@ use tokio::process::{Child, Command};
 use welfare_tests::{browser_required, geography_dir, hub_binary, repo_dir};
 
 /// The API token the hub under test is started with.
-const TOKEN: &str = "test-token-2568";
+pub(crate) const TOKEN: &str = "test-token-2568";
 
 pub(crate) fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -241,6 +241,7 @@ async fn demo_serves_provinces_that_add_up() -> anyhow::Result<()> {
     );
     let count: serde_json::Value = client
         .post(format!("{base}/api/v1/query"))
+        .bearer_auth(TOKEN)
         .json(&serde_json::json!({"sql": "SELECT COUNT(*) AS n FROM summaries"}))
         .send()
         .await?

@@ -216,6 +216,7 @@ async fn the_binary_survives_every_break() -> anyhow::Result<()> {
         async move {
             let r = client
                 .post(url)
+                .bearer_auth(crate::e2e::TOKEN)
                 .header("content-type", "application/json")
                 .body(body(&sql))
                 .send()

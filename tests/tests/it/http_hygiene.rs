@@ -224,13 +224,13 @@ async fn a_post_must_be_json() -> anyhow::Result<()> {
         .body(Body::from(sql))?;
     let answer = send(&db, untyped).await;
     assert_eq!(answer.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    // JSON passes the gate (this state serves no analytics: the endpoint itself answers 503).
+    // JSON passes the gate: the endpoint itself answers, asking for a viewer's token.
     let json = Request::post("/api/v1/query")
         .header("content-type", "application/json")
         .body(Body::from(sql))?;
     let answer = send(&db, json).await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(answer.error().0, "unavailable");
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.error().0, "unauthorized");
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! through the router, the connector kinds against the fund-system simulator (with the compliance
 //! test on every kind), and the real `welfare-hub` binary.
 
+mod access;
 mod analytics;
 mod api;
 mod bundle;

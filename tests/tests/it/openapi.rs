@@ -195,6 +195,12 @@ async fn the_document_lists_every_route_the_router_has_and_no_other() -> anyhow:
         ("post", "/api/v1/connectors/{id}/run"),
         ("get", "/api/v1/quarantine"),
         ("get", "/api/v1/openapi.json"),
+        ("post", "/api/v1/funds"),
+        ("patch", "/api/v1/funds/{id}"),
+        ("get", "/api/v1/tokens"),
+        ("post", "/api/v1/tokens"),
+        ("delete", "/api/v1/tokens/{name}"),
+        ("get", "/api/v1/audit"),
     ] {
         assert!(
             listed.contains(&(expected.0.to_string(), expected.1.to_string())),
@@ -342,9 +348,18 @@ async fn routes_that_need_the_token_say_so_and_every_error_has_the_one_shape() -
     assert_eq!(
         needing,
         [
+            "delete /api/v1/tokens/{name}",
+            "get /api/v1/audit",
             "get /api/v1/connectors/{id}/runs",
+            "get /api/v1/funds",
+            "get /api/v1/funds/{id}",
             "get /api/v1/quarantine",
+            "get /api/v1/tokens",
+            "patch /api/v1/funds/{id}",
             "post /api/v1/connectors/{id}/run",
+            "post /api/v1/funds",
+            "post /api/v1/query",
+            "post /api/v1/tokens",
         ],
     );
     Ok(())
