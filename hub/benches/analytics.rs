@@ -178,9 +178,10 @@ fn national_tables(bundle: &Bundle, months: u32) -> anyhow::Result<(Tables, Demo
             name_th: f.name_th.clone(),
             name_en: f.name_en.clone(),
             kind: f.kind.as_str().to_string(),
-            tambon_code: f.area.as_str().to_string(),
+            area_code: f.area.as_str().to_string(),
             municipality: f.municipality.clone(),
             registered: f.registered_on.map(Period::of_date),
+            closed: None,
         });
     }
     b.policies = Policy::defaults();

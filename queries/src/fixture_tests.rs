@@ -42,9 +42,10 @@ fn fund(id: &str, tambon: &str, registered: &str) -> FundRow {
         name_th: format!("กองทุน {id}"),
         name_en: None,
         kind: "community_welfare".into(),
-        tambon_code: tambon.into(),
+        area_code: tambon.into(),
         municipality: (id == "C").then(|| "เทศบาลตำบลตัวอย่าง".into()),
         registered: Some(p(registered)),
+        closed: None,
     }
 }
 

@@ -168,6 +168,9 @@ pub struct AreaIndicators {
     pub tambons_with_fund: i64,
     pub funds: i64,
     pub funds_reported: i64,
+    /// Savings groups, village funds and elderly funds, counted beside the welfare funds.
+    pub other_funds: i64,
+    pub members_other_funds: Option<i64>,
     pub state: AreaState,
     pub members: Option<i64>,
     pub coverage: Option<Decimal>,
@@ -257,6 +260,7 @@ pub async fn area_figures(
         int("funds")?,
         int("funds_reported")?,
     );
+    let (other_funds, members_other) = (int("other_funds")?, int("members_other_funds")?);
     let (members, growth, expected, reports, on_time, eligible, eligible_members) = (
         int("members")?,
         int("growth_12m")?,
@@ -305,6 +309,8 @@ pub async fn area_figures(
             tambons_with_fund: with_fund[i].unwrap_or(0),
             funds,
             funds_reported,
+            other_funds: other_funds[i].unwrap_or(0),
+            members_other_funds: members_other[i],
             state,
             members,
             coverage: members.and_then(|m| percent(m, population, 2)),
@@ -353,7 +359,9 @@ async fn risk_counts(
     };
     let mut counts: HashMap<String, FlagCounts> = HashMap::new();
     for f in &funds {
-        let Ok(tambon) = AreaCode::parse(&f.tambon_code) else {
+        // A provincial-level fund is counted in its province and above.
+        let Ok(tambon) = AreaCode::parse(f.tambon_code.as_deref().unwrap_or(&f.province_code))
+        else {
             continue;
         };
         for level in &levels {
@@ -397,6 +405,8 @@ pub fn indicators_output(rows: &[AreaIndicators], population_year: i32) -> Outpu
         ("tambons_with_fund", Int),
         ("funds", Int),
         ("funds_reported", Int),
+        ("other_funds", Int),
+        ("members_other_funds", Int),
         ("expected_reports", Int),
         ("reports", Int),
         ("reports_on_time", Int),
@@ -431,6 +441,8 @@ pub fn indicators_output(rows: &[AreaIndicators], population_year: i32) -> Outpu
             Value::Int(Some(r.tambons_with_fund)),
             Value::Int(Some(r.funds)),
             Value::Int(Some(r.funds_reported)),
+            Value::Int(Some(r.other_funds)),
+            Value::Int(r.members_other_funds),
             Value::Int(Some(r.expected_reports)),
             Value::Int(Some(r.reports)),
             Value::Int(Some(r.reports_on_time)),
@@ -669,7 +681,9 @@ pub struct FundRisk {
     pub name_th: String,
     pub name_en: Option<String>,
     pub kind: String,
-    pub tambon_code: String,
+    /// None for a provincial-level fund.
+    pub tambon_code: Option<String>,
+    pub province_code: String,
     pub municipality: Option<String>,
     pub registered: Option<String>,
     pub last_period: Option<String>,
@@ -735,6 +749,7 @@ async fn fund_risks_sql(
     let names_en = c.texts("name_en")?;
     let kinds = c.texts("kind")?;
     let tambons = c.texts("tambon_code")?;
+    let provinces = c.texts("province_code")?;
     let municipalities = c.texts("municipality")?;
     let registered = c.texts("registered")?;
     let last_periods = c.texts("last_period")?;
@@ -820,7 +835,8 @@ async fn fund_risks_sql(
             name_th: names_th[i].clone().unwrap_or_default(),
             name_en: names_en[i].clone(),
             kind: kinds[i].clone().unwrap_or_default(),
-            tambon_code: tambons[i].clone().unwrap_or_default(),
+            tambon_code: tambons[i].clone(),
+            province_code: provinces[i].clone().unwrap_or_default(),
             municipality: municipalities[i].clone(),
             registered: registered[i].clone(),
             last_period: last_periods[i].clone(),
@@ -856,6 +872,7 @@ pub fn funds_output(rows: &[FundRisk]) -> Output {
         ("name_en", Text),
         ("kind", Text),
         ("tambon_code", Text),
+        ("province_code", Text),
         ("municipality", Text),
         ("registered", Text),
         ("last_period", Text),
@@ -885,7 +902,8 @@ pub fn funds_output(rows: &[FundRisk]) -> Output {
             Value::Text(Some(f.name_th.clone())),
             Value::Text(f.name_en.clone()),
             Value::Text(Some(f.kind.clone())),
-            Value::Text(Some(f.tambon_code.clone())),
+            Value::Text(f.tambon_code.clone()),
+            Value::Text(Some(f.province_code.clone())),
             Value::Text(f.municipality.clone()),
             Value::Text(f.registered.clone()),
             Value::Text(f.last_period.clone()),
@@ -961,10 +979,12 @@ pub async fn timeseries(
         .zip(people.ints("population")?)
         .filter_map(|(y, p)| Some((y?, p?)))
         .collect();
-    let registered: Vec<i64> = registrations
+    // When each welfare fund counts: from its registration until its closing month.
+    let registered: Vec<(i64, Option<i64>)> = registrations
         .ints("registered_index")?
         .into_iter()
-        .flatten()
+        .zip(registrations.ints("closed_index")?)
+        .filter_map(|(r, c)| Some((r?, c)))
         .collect();
     let index = sums.ints("period_index")?;
     let by_month: HashMap<i64, usize> = index
@@ -1013,7 +1033,10 @@ pub async fn timeseries(
         let p = i64::from(period.index());
         let row = by_month.get(&p).copied();
         let int = |n: &str| row.and_then(|r| ints[n][r]);
-        let expected = registered.iter().filter(|r| **r <= p).count() as i64;
+        let expected = registered
+            .iter()
+            .filter(|(r, c)| *r <= p && c.is_none_or(|c| c > p))
+            .count() as i64;
         let reported = int("reports").unwrap_or(0);
         let year = i64::from(snapshot.population_year(period));
         let pop = population.get(&year).copied().unwrap_or(0);

@@ -32,4 +32,6 @@ pub use user_sql::{AnswerFormat, UserAnswer};
 mod fixture_tests;
 
 #[cfg(test)]
+mod registry_tests;
+#[cfg(test)]
 mod rollup_tests;

@@ -50,9 +50,10 @@ fn build(plan: &[Vec<Vec<TambonPlan>>]) -> Snapshot {
                         name_th: id.clone(),
                         name_en: None,
                         kind: "community_welfare".into(),
-                        tambon_code: tambon.clone(),
+                        area_code: tambon.clone(),
                         municipality: None,
                         registered: Some(end.add_months(-age)),
+                        closed: None,
                     });
                     for m in 0..14 {
                         if reports & (1 << m) == 0 {

@@ -6,7 +6,14 @@
 //! both DataFusion and DuckDB run unchanged, so the benchmark compares the same statements.
 //!
 //! Conventions the indicators share (docs/indicators.md explains them for users):
-//! - a fund counts from `registered_index` (its registration month, or its first report if earlier);
+//! - a fund counts from `registered_index` (its registration month, or its first report if earlier)
+//!   until `closed_index` (its closing month, when closed): a fund closed by a range's end has no
+//!   members there, and it is expected to report only the months it was open;
+//! - the area figures (funds, members, coverage, completeness, matching) are of welfare funds
+//!   (`counts_in_coverage`); other kinds (savings groups, village funds, elderly funds) are counted
+//!   beside them in `other_funds` and `members_other_funds`;
+//! - a provincial-level fund (no tambon) counts in its province, its region and the country, and in
+//!   no district or tambon;
 //! - stocks (members, balance) are the last value inside the asked range, flows are summed over it;
 //! - a fund with no report in the range has no members there: its tambon shows `no_report`, not 0;
 //! - growth compares each reporting fund with its last value 12 or more months before the range end;
@@ -86,6 +93,7 @@ fn fund_rows(range: Range, policy: &str) -> String {
     let scan_from = from.min(to - 11);
     let cur = last_report_as_of(to, Some(from), "members_total", "TRUE");
     let prev = last_report_as_of(to - 12, None, "members_total", "TRUE");
+    let open_at_end = format!("(f.closed_index IS NULL OR f.closed_index > {to})");
     format!(
         "fund_window AS (
     SELECT fund_key,
@@ -99,16 +107,20 @@ fn fund_rows(range: Range, policy: &str) -> String {
     GROUP BY fund_key
 ),
 fund_rows AS (
-    SELECT f.fund_id, f.tambon_code,
+    SELECT f.fund_id, f.tambon_code, f.province_code,
+        COALESCE(f.tambon_code, f.province_code) AS place,
+        f.counts_in_coverage AS welfare,
         CASE WHEN w.reports > 0 THEN 1 ELSE 0 END AS reported,
-        {to} - GREATEST({from}, f.registered_index) + 1 AS expected_reports,
+        LEAST({to}, COALESCE(f.closed_index - 1, {to})) - GREATEST({from}, f.registered_index) + 1
+            AS expected_reports,
         COALESCE(w.reports, 0) AS reports,
         COALESCE(w.reports_on_time, 0) AS reports_on_time,
-        cur.members_total AS members,
-        cur.members_total - COALESCE(prev.members_total, 0) AS growth_12m,
+        CASE WHEN {open_at_end} THEN cur.members_total END AS members,
+        CASE WHEN {open_at_end} THEN cur.members_total - COALESCE(prev.members_total, 0) END
+            AS growth_12m,
         CAST(COALESCE(w.received_state, 0) AS DECIMAL(18, 2)) AS received_state,
         CAST(COALESCE(w.received_local, 0) AS DECIMAL(18, 2)) AS received_local,
-        CASE WHEN cur.members_total IS NOT NULL
+        CASE WHEN cur.members_total IS NOT NULL AND {open_at_end}
                 AND f.registered_index <= {to} - pol.min_months_registered
                 AND COALESCE(w.reports_last_12, 0) >= pol.min_reports_last_12
             THEN 1 ELSE 0 END AS eligible,
@@ -118,7 +130,8 @@ fund_rows AS (
     LEFT JOIN fund_window w ON w.fund_key = f.fund_key
     LEFT JOIN ({cur}) cur ON cur.fund_key = f.fund_key
     LEFT JOIN ({prev}) prev ON prev.fund_key = cur.fund_key
-    WHERE f.registered_index <= {to} AND pol.name = '{policy}'
+    WHERE f.registered_index <= {to} AND (f.closed_index IS NULL OR f.closed_index > {from})
+        AND pol.name = '{policy}'
 ),
 fund_matching AS (
     SELECT fund_rows.*,
@@ -136,9 +149,27 @@ fn tambon_rows(range: Range, population_year: i32, policy: &str) -> String {
     let months = range.months();
     format!(
         "{funds},
+places AS (
+    SELECT t.code AS place, t.code AS tambon, t.district_code, t.province_code, t.region,
+        1 AS is_tambon, COALESCE(p.population, 0) AS population
+    FROM areas t
+    LEFT JOIN population p ON p.code = t.code AND p.year = {population_year}
+    WHERE t.level = 'subdistrict'
+    UNION ALL
+    -- Each province as the place of its provincial-level funds: in no district or tambon.
+    SELECT a.code, NULL, NULL, a.province_code, a.region, 0, 0
+    FROM areas a
+    WHERE a.level = 'province'
+),
+other_funds AS (
+    SELECT place, COUNT(*) AS other_funds, SUM(members) AS members_other_funds
+    FROM fund_rows
+    WHERE NOT welfare
+    GROUP BY place
+),
 tambon_rows AS (
-    SELECT t.code AS tambon, t.district_code, t.province_code, t.region,
-        COALESCE(MAX(p.population), 0) AS population,
+    SELECT t.tambon, t.district_code, t.province_code, t.region, t.is_tambon,
+        MAX(t.population) AS population,
         COUNT(m.fund_id) AS funds,
         COALESCE(SUM(m.reported), 0) AS funds_reported,
         SUM(m.members) AS members,
@@ -155,12 +186,13 @@ tambon_rows AS (
         COALESCE(SUM(CASE WHEN m.eligible = 1 AND m.due_state > m.received_state
             THEN m.due_state - m.received_state END), 0) AS shortfall_state,
         COALESCE(SUM(CASE WHEN m.eligible = 1 AND m.due_local > m.received_local
-            THEN m.due_local - m.received_local END), 0) AS shortfall_local
-    FROM areas t
-    LEFT JOIN population p ON p.code = t.code AND p.year = {population_year}
-    LEFT JOIN fund_matching m ON m.tambon_code = t.code
-    WHERE t.level = 'subdistrict'
-    GROUP BY t.code, t.district_code, t.province_code, t.region
+            THEN m.due_local - m.received_local END), 0) AS shortfall_local,
+        COALESCE(MAX(o.other_funds), 0) AS other_funds,
+        MAX(o.members_other_funds) AS members_other_funds
+    FROM places t
+    LEFT JOIN fund_matching m ON m.place = t.place AND m.welfare
+    LEFT JOIN other_funds o ON o.place = t.place
+    GROUP BY t.place, t.tambon, t.district_code, t.province_code, t.region, t.is_tambon
 ),
 tambon_budget AS (
     SELECT tambon_rows.*,
@@ -228,13 +260,18 @@ pub fn area_indicators(
 ) -> String {
     let (code, level, group_by) = grouping(rollup);
     let filter = within_filter(within, "tambon");
+    // A province's own place (its provincial-level funds) has no tambon or district: its group at
+    // those levels is dropped.
     format!(
         "WITH {tambons}
+SELECT * FROM (
 SELECT {code} AS code, {level} AS level,
     SUM(population) AS population,
-    COUNT(*) AS tambons,
-    SUM(CASE WHEN funds > 0 THEN 1 ELSE 0 END) AS tambons_with_fund,
+    SUM(is_tambon) AS tambons,
+    SUM(CASE WHEN is_tambon = 1 AND funds > 0 THEN 1 ELSE 0 END) AS tambons_with_fund,
     SUM(funds) AS funds,
+    SUM(other_funds) AS other_funds,
+    SUM(members_other_funds) AS members_other_funds,
     SUM(funds_reported) AS funds_reported,
     SUM(members) AS members,
     SUM(growth_12m) AS growth_12m,
@@ -254,6 +291,8 @@ SELECT {code} AS code, {level} AS level,
 FROM tambon_budget
 WHERE {filter}
 {group_by}
+) rows
+WHERE code IS NOT NULL
 ORDER BY code",
         tambons = tambon_rows(range, population_year, policy),
     )
@@ -291,10 +330,11 @@ pub fn fund_risk(within: Option<&AreaRef>, to: Period, fund_id: Option<&str>) ->
     GROUP BY fund_key
 ),
 located AS (
-    SELECT f.*, t.district_code, t.province_code, t.region, t.code AS tambon
-    FROM funds f JOIN areas t ON t.code = f.tambon_code
+    SELECT f.*, t.district_code, t.region, f.tambon_code AS tambon
+    FROM funds f JOIN areas t ON t.code = COALESCE(f.tambon_code, f.province_code)
 )
-SELECT f.fund_id, f.name_th, f.name_en, f.kind, f.tambon_code, f.municipality, f.registered,
+SELECT f.fund_id, f.name_th, f.name_en, f.kind, f.tambon_code, f.province_code, f.municipality,
+    f.registered,
     COALESCE(w.reports_last_12, 0) AS reports_last_12,
     w.contributions, w.income, w.benefits, w.admin_costs, w.joined, w.left_members,
     s.period_index AS last_index, s.period AS last_period,
@@ -302,12 +342,13 @@ SELECT f.fund_id, f.name_th, f.name_en, f.kind, f.tambon_code, f.municipality, f
 FROM located f
 LEFT JOIN fund_window w ON w.fund_key = f.fund_key
 LEFT JOIN ({last}) s ON s.fund_key = f.fund_key
-WHERE f.registered_index <= {to} AND {filter} AND {outer_fund_filter}
+WHERE f.registered_index <= {to} AND (f.closed_index IS NULL OR f.closed_index > {to})
+    AND {filter} AND {outer_fund_filter}
 ORDER BY f.fund_id"
     )
 }
 
-/// Month by month sums for the funds within an area.
+/// Month by month sums for the welfare funds within an area.
 pub fn timeseries(within: Option<&AreaRef>, range: Range) -> String {
     let filter = within_filter(within, "tambon");
     format!(
@@ -325,16 +366,26 @@ pub fn timeseries(within: Option<&AreaRef>, range: Range) -> String {
     SUM(s.admin_costs) AS admin_costs,
     SUM(s.fund_balance) AS fund_balance
 FROM summaries s
-JOIN funds f ON f.fund_id = s.fund_id
-JOIN (SELECT code AS tambon, district_code, province_code, region FROM areas
-      WHERE level = 'subdistrict') t ON t.tambon = f.tambon_code
-WHERE s.period_index BETWEEN {from} AND {to} AND {filter}
+JOIN ({FUND_PLACES}) f ON f.fund_id = s.fund_id
+JOIN ({placed}) t ON t.place = f.place
+WHERE s.period_index BETWEEN {from} AND {to} AND f.counts_in_coverage AND {filter}
 GROUP BY s.period_index, s.period
 ORDER BY s.period_index",
         from = range.from.index(),
         to = range.to.index(),
+        placed = PLACES,
     )
 }
+
+/// Where a fund is: its tambon with the tambon's ancestors, or (a provincial-level fund) its
+/// province with no tambon or district.
+const PLACES: &str = "SELECT code AS place, CASE WHEN level = 'subdistrict' THEN code END AS tambon, \
+    district_code, province_code, region FROM areas WHERE level IN ('subdistrict', 'province')";
+
+/// The funds with the code of their place (their tambon, or a provincial-level fund's province), and
+/// no column named like the places' own (an area filter names those).
+const FUND_PLACES: &str = "SELECT fund_id, COALESCE(tambon_code, province_code) AS place, \
+    counts_in_coverage, registered_index, closed_index FROM funds";
 
 /// People per year within an area.
 pub fn population_by_year(within: Option<&AreaRef>) -> String {
@@ -350,14 +401,13 @@ ORDER BY p.year"
     )
 }
 
-/// Funds expected per month within an area: registered_index of each fund.
+/// Welfare funds expected per month within an area: each one's registered_index and closed_index.
 pub fn fund_registrations(within: Option<&AreaRef>) -> String {
     let filter = within_filter(within, "tambon");
     format!(
-        "SELECT f.registered_index
-FROM funds f
-JOIN (SELECT code AS tambon, district_code, province_code, region FROM areas
-      WHERE level = 'subdistrict') t ON t.tambon = f.tambon_code
-WHERE {filter}"
+        "SELECT f.registered_index, f.closed_index
+FROM ({FUND_PLACES}) f
+JOIN ({PLACES}) t ON t.place = f.place
+WHERE f.counts_in_coverage AND {filter}"
     )
 }

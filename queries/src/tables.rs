@@ -54,10 +54,13 @@ pub fn population_schema() -> SchemaRef {
     ]))
 }
 
-/// `funds`: registered funds with their tambon and the month from which they count as expected to
-/// report (`registered_index`, a [`Period::index`]). `fund_key` is a dense integer key (0, 1, 2…
-/// in this table's order) that `summaries` carries too: joins and groupings on it are far cheaper
-/// than on the text id.
+/// `funds`: registered funds with their tambon (none for a provincial-level fund, registered to
+/// its province), the month from which they count as expected to report (`registered_index`, a
+/// [`Period::index`]) and, for a closed fund, the month from which they no longer count
+/// (`closed_index`). `counts_in_coverage` is true for welfare funds (community welfare and
+/// provincial-level funds), whose members coverage counts; other kinds are shown beside. `fund_key`
+/// is a dense integer key (0, 1, 2… in this table's order) that `summaries` carries too: joins and
+/// groupings on it are far cheaper than on the text id.
 pub fn funds_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("fund_id", DataType::Utf8, false),
@@ -65,10 +68,14 @@ pub fn funds_schema() -> SchemaRef {
         Field::new("name_th", DataType::Utf8, false),
         Field::new("name_en", DataType::Utf8, true),
         Field::new("kind", DataType::Utf8, false),
-        Field::new("tambon_code", DataType::Utf8, false),
+        Field::new("tambon_code", DataType::Utf8, true),
+        Field::new("province_code", DataType::Utf8, false),
         Field::new("municipality", DataType::Utf8, true),
         Field::new("registered_index", DataType::Int32, false),
         Field::new("registered", DataType::Utf8, false),
+        Field::new("closed_index", DataType::Int32, true),
+        Field::new("closed", DataType::Utf8, true),
+        Field::new("counts_in_coverage", DataType::Boolean, false),
     ]))
 }
 
@@ -143,10 +150,14 @@ pub struct FundRow {
     pub name_th: String,
     pub name_en: Option<String>,
     pub kind: String,
-    pub tambon_code: String,
+    /// The tambon (6 digits) or, for a provincial-level fund, the province (2 digits).
+    pub area_code: String,
     pub municipality: Option<String>,
     /// The month of registration when known.
     pub registered: Option<Period>,
+    /// The month it closed: it counts no more from then on, and its reports of that month and
+    /// later are left out of the snapshot.
+    pub closed: Option<Period>,
 }
 
 /// A stored summary (the current revision) with what the snapshot needs beyond the canonical record.
@@ -229,7 +240,12 @@ impl TablesBuilder {
                 "a fund id appears twice among the funds".into(),
             ));
         }
-        let order = summary_order(&self.summaries, &keys)?;
+        let closed: HashMap<&str, i32> = self
+            .funds
+            .iter()
+            .filter_map(|f| Some((f.fund_id.as_str(), f.closed?.index())))
+            .collect();
+        let order = summary_order(&self.summaries, &keys, &closed)?;
         let mut first_report: HashMap<&str, i32> = HashMap::new();
         for row in &order {
             let s = &self.summaries[row.row].summary;
@@ -281,6 +297,7 @@ struct OrderedRow {
 fn summary_order(
     rows: &[SummaryRow],
     keys: &HashMap<&str, i32>,
+    closed: &HashMap<&str, i32>,
 ) -> Result<Vec<OrderedRow>, QueryError> {
     let mut order = Vec::with_capacity(rows.len());
     for (row, r) in rows.iter().enumerate() {
@@ -288,6 +305,14 @@ fn summary_order(
         let fund_key = *keys
             .get(id)
             .ok_or_else(|| QueryError::Data(format!("summary of unknown fund {id}")))?;
+        // A closed fund stops counting from its closing month: later reports (stored before the
+        // closing was registered) stay in the store, not in the figures.
+        if closed
+            .get(id)
+            .is_some_and(|&c| r.summary.period.index() >= c)
+        {
+            continue;
+        }
         order.push(OrderedRow {
             row,
             fund_key,
@@ -416,9 +441,13 @@ fn build_funds(
     let mut name_en = StringBuilder::new();
     let mut kind = StringBuilder::new();
     let mut tambon = StringBuilder::new();
+    let mut province = StringBuilder::new();
     let mut municipality = StringBuilder::new();
     let mut registered_index = Int32Builder::new();
     let mut registered = StringBuilder::new();
+    let mut closed_index = Int32Builder::new();
+    let mut closed = StringBuilder::new();
+    let mut welfare = BooleanBuilder::new();
     for (i, f) in rows.iter().enumerate() {
         // Expected to report from registration, or from the first report when that came earlier
         // (or when the registration date is unknown). A fund with neither is expected from the
@@ -435,8 +464,21 @@ fn build_funds(
         name_th.append_value(&f.name_th);
         name_en.append_option(f.name_en.as_deref());
         kind.append_value(&f.kind);
-        tambon.append_value(&f.tambon_code);
+        if f.area_code.len() == 6 {
+            tambon.append_value(&f.area_code);
+        } else {
+            tambon.append_null();
+        }
+        province.append_value(f.area_code.get(..2).unwrap_or_default());
         municipality.append_option(f.municipality.as_deref());
+        closed_index.append_option(f.closed.map(Period::index));
+        closed.append_option(f.closed.map(|p| p.to_string()));
+        welfare.append_value(
+            f.kind
+                .parse::<welfare_model::FundKind>()
+                .map_err(QueryError::Data)?
+                .counts_in_coverage(),
+        );
         registered_index.append_value(index);
         registered.append_value(
             Period::from_index(index)
@@ -453,9 +495,13 @@ fn build_funds(
             Arc::new(name_en.finish()),
             Arc::new(kind.finish()),
             Arc::new(tambon.finish()),
+            Arc::new(province.finish()),
             Arc::new(municipality.finish()),
             Arc::new(registered_index.finish()),
             Arc::new(registered.finish()),
+            Arc::new(closed_index.finish()),
+            Arc::new(closed.finish()),
+            Arc::new(welfare.finish()),
         ],
     )
 }

@@ -60,29 +60,33 @@ impl Store {
             ));
         }
         let rows = sqlx::query(
-            "SELECT id, name_th, name_en, kind, area_code, municipality, registered_on \
+            "SELECT id, name_th, name_en, kind, area_code, municipality, registered_on, closed_on \
              FROM funds ORDER BY id",
         )
         .fetch_all(pool)
         .await?;
         for r in rows {
-            let registered: Option<String> = r.try_get(6)?;
-            let registered = registered
-                .as_deref()
-                .map(|d| {
-                    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                        .map(Period::of_date)
-                        .map_err(|e| StoreError::Corrupt(format!("registered_on {d}: {e}")))
-                })
-                .transpose()?;
+            let month = |i: usize, what: &str| -> Result<Option<Period>, StoreError> {
+                r.try_get::<Option<String>, _>(i)?
+                    .as_deref()
+                    .map(|d| {
+                        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                            .map(Period::of_date)
+                            .map_err(|e| StoreError::Corrupt(format!("{what} {d}: {e}")))
+                    })
+                    .transpose()
+            };
+            let registered = month(6, "registered_on")?;
+            let closed = month(7, "closed_on")?;
             b.funds.push(FundRow {
                 fund_id: r.try_get(0)?,
                 name_th: r.try_get(1)?,
                 name_en: r.try_get(2)?,
                 kind: r.try_get(3)?,
-                tambon_code: r.try_get(4)?,
+                area_code: r.try_get(4)?,
                 municipality: r.try_get(5)?,
                 registered,
+                closed,
             });
         }
         // The earliest sending of each revised fund-month decides whether it came on time.
