@@ -503,3 +503,143 @@ async fn every_route_answers_anonymous_wrong_scope_and_right_scope_callers_as_do
     assert_eq!(listing.status, StatusCode::FORBIDDEN);
     db.cleanup().await
 }
+
+#[tokio::test]
+async fn token_commands_print_the_secret_once_and_keep_only_its_hash() -> anyhow::Result<()> {
+    use welfare_hub::access::{Denied, authenticate, secret_hash};
+    let db = TestDb::sqlite_with_geography().await?;
+    let run = |args: &[&str]| {
+        let mut command =
+            tokio::process::Command::new(welfare_tests::hub_binary().expect("binary"));
+        command
+            .arg("token")
+            .args(args)
+            .args(["--database-url", &db.url])
+            .env("WELFARE_HUB_LOG", "warn");
+        command
+    };
+    let made = run(&[
+        "create",
+        "--role",
+        "province-editor",
+        "--province",
+        "56",
+        "--name",
+        "phayao",
+    ])
+    .output()
+    .await?;
+    let out = String::from_utf8(made.stdout)?;
+    assert_eq!(
+        made.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let secret = lines[1];
+    assert!(
+        secret.starts_with("whub_") && secret.len() == 69,
+        "{secret}"
+    );
+    assert!(lines[0].starts_with("Token phayao (tok-"), "{out}");
+    assert!(
+        lines[0].ends_with(
+            ") for province-editor of provinces 56; expires never. Its secret, shown this once:"
+        ),
+        "{out}"
+    );
+    // Only the hash is in the store.
+    let stored: Vec<(String, String)> = sqlx::query_as("SELECT secret_hash, id FROM tokens")
+        .fetch_all(db.store.pool())
+        .await?;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].0, secret_hash(secret));
+    let dump: Vec<String> = sqlx::query_scalar(
+        "SELECT id || name || role || COALESCE(provinces, '') || secret_hash || created_at || created_by FROM tokens",
+    )
+    .fetch_all(db.store.pool())
+    .await?;
+    assert!(!dump[0].contains(secret));
+
+    let caller = authenticate(&db.store, None, secret)
+        .await?
+        .expect("accepted");
+    assert_eq!(
+        (caller.name.as_str(), caller.role),
+        ("phayao", Role::ProvinceEditor)
+    );
+    assert_eq!(caller.provinces, ["56"]);
+    let listed = run(&["list"]).output().await?;
+    let listing = String::from_utf8(listed.stdout)?;
+    assert!(!listing.contains(secret));
+    let row = listing.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.starts_with(&format!(
+            "phayao\t{}\tprovince-editor\tprovinces 56\tnever\t",
+            stored[0].1
+        )),
+        "{listing}"
+    );
+    assert!(row.ends_with("\tactive"), "{listing}");
+    assert!(
+        !row.contains("\tnever\tactive"),
+        "its use was recorded: {listing}"
+    );
+
+    let revoked = run(&["revoke", "phayao"]).output().await?;
+    assert_eq!(revoked.status.code(), Some(0));
+    assert!(String::from_utf8(revoked.stdout)?.starts_with("Token phayao (tok-"));
+    assert_eq!(
+        authenticate(&db.store, None, secret).await?,
+        Err(Denied::Revoked)
+    );
+
+    for (args, words) in [
+        (
+            &["create", "--role", "editor", "--name", "x"][..],
+            "no token made: \"editor\" is not a role",
+        ),
+        (
+            &["create", "--role", "province-editor", "--name", "x"][..],
+            "a province-editor token names its provinces",
+        ),
+        (
+            &["create", "--role", "viewer", "--name", "phayao"][..],
+            "a token named \"phayao\" exists already",
+        ),
+        (
+            &[
+                "create",
+                "--role",
+                "fund-clerk",
+                "--fund",
+                "F-NONE",
+                "--name",
+                "y",
+            ][..],
+            "fund \"F-NONE\" is not registered",
+        ),
+        (
+            &[
+                "create",
+                "--role",
+                "province-editor",
+                "--province",
+                "99",
+                "--name",
+                "z",
+            ][..],
+            "province 99 is not in the geography",
+        ),
+        (&["revoke", "nobody"][..], "no token named \"nobody\""),
+    ] {
+        let refused = run(args).output().await?;
+        let err = String::from_utf8(refused.stderr)?;
+        assert_eq!(refused.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(words), "{args:?}: {err}");
+    }
+    assert_eq!(db.store.tokens().await?.len(), 1);
+    db.cleanup().await
+}

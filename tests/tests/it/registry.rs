@@ -372,9 +372,7 @@ async fn bad_registries_are_refused_naming_line_and_column_and_change_nothing(
         (
             // Well formed, but no such tambon.
             with(70, &format!(",{tambon_70},"), ",909999,"),
-            format!(
-                "funds.csv line 73 column 5 (รหัสตำบล): tambon 909999 is not in the geography: check the code (DOPA), never padded or guessed"
-            ),
+            "funds.csv line 73 column 5 (รหัสตำบล): tambon 909999 is not in the geography: check the code (DOPA), never padded or guessed".to_string(),
         ),
         (
             with(
@@ -457,9 +455,8 @@ async fn funds_import_on_the_command_line_prints_what_it_did() -> anyhow::Result
         assert_eq!(
             out.lines().collect::<Vec<_>>(),
             [
-                format!(
-                    "not read (for people, not the hub): column \"ลำดับ\" (funds.csv line 2 column 1)"
-                ),
+                "not read (for people, not the hub): column \"ลำดับ\" (funds.csv line 2 column 1)"
+                    .to_string(),
                 wanted
             ]
         );
