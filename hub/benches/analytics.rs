@@ -324,6 +324,7 @@ async fn time_api_call(
     let query = IndicatorQuery {
         rollup: Rollup::Level(Level::Province),
         within: None,
+        network: None,
         range: Range::month(last),
         policy: CODI.into(),
     };
@@ -509,17 +510,17 @@ fn statements(tables: &Tables) -> anyhow::Result<(Period, Vec<Statement>)> {
             Statement {
                 name: "coverage_province_month",
                 label: "1 province coverage, 1 month",
-                sql: sql::area_indicators(province, None, Range::month(last), year, CODI),
+                sql: sql::area_indicators(province, None, Range::month(last), year, CODI, None),
             },
             Statement {
                 name: "rollup_all_levels_12m",
                 label: "2 five-level rollup, 12 months",
-                sql: sql::area_indicators(Rollup::All, None, twelve, year, CODI),
+                sql: sql::area_indicators(Rollup::All, None, twelve, year, CODI, None),
             },
             Statement {
                 name: "shortfall_province_12m_act",
                 label: "3 province shortfall, 12 m, act-1-1-1",
-                sql: sql::area_indicators(province, None, twelve, year, ACT),
+                sql: sql::area_indicators(province, None, twelve, year, ACT, None),
             },
         ],
     ))
@@ -588,7 +589,7 @@ async fn run_scale(
         "  DataFusion {:<40} {:>6} rows  median {:>9.1} ms  min {:>9.1} ms",
         "1 API call (indicators::area_indicators)", api_call.0, api_call.1.median, api_call.1.min
     );
-    let risk = time_datafusion(&snapshot, &sql::fund_risk(None, last, None), reps).await?;
+    let risk = time_datafusion(&snapshot, &sql::fund_risk(None, None, last, None), reps).await?;
     let risk_sql = risk.stats.expect("timed");
     println!(
         "  DataFusion {:<40} {:>6} rows  median {:>9.1} ms  min {:>9.1} ms",

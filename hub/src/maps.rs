@@ -49,6 +49,8 @@ pub struct MapRequest {
     pub period: welfare_model::Period,
     pub policy: String,
     pub zoom: u8,
+    /// Only the funds of this network.
+    pub network: Option<welfare_model::NetworkId>,
 }
 
 impl MapRequest {
@@ -153,6 +155,7 @@ impl Maps {
         let query = IndicatorQuery {
             rollup: welfare_queries::Rollup::Level(request.level),
             within: request.within.clone().map(welfare_model::AreaRef::Code),
+            network: request.network.clone(),
             range: welfare_queries::Range::month(request.period),
             policy: request.policy.clone(),
         };

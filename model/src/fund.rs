@@ -16,8 +16,10 @@ pub struct FundId(String);
 /// Why a text is not a fund id. The message quotes the text verbatim (a byte-order mark or a quote
 /// included): ids are never rewritten, so the operator must see exactly what the source holds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", describe(.text, .problem))]
+#[error("{}", describe(.what, .text, .problem))]
 pub struct FundIdError {
+    /// What the text was to be: `fund id`, `network id`.
+    pub what: &'static str,
     pub text: String,
     pub problem: FundIdProblem,
 }
@@ -38,11 +40,11 @@ pub enum FundIdProblem {
 
 const ALLOWED: &str = "ASCII letters, digits, '-', '_' or '.'";
 
-fn describe(text: &str, problem: &FundIdProblem) -> String {
+fn describe(what: &str, text: &str, problem: &FundIdProblem) -> String {
     let id = quoted(text);
     match problem {
-        FundIdProblem::Empty => "no fund id".to_string(),
-        FundIdProblem::TooLong => format!("fund id {id} is longer than 64 characters"),
+        FundIdProblem::Empty => format!("no {what}"),
+        FundIdProblem::TooLong => format!("{what} {id} is longer than 64 characters"),
         FundIdProblem::Invisible {
             character,
             position,
@@ -59,15 +61,15 @@ fn describe(text: &str, problem: &FundIdProblem) -> String {
                 format!("has at character {}", position + 1)
             };
             format!(
-                "fund id {id} {place} an invisible character U+{:04X}{name}; ids are never rewritten, fix the cell",
+                "{what} {id} {place} an invisible character U+{:04X}{name}; ids are never rewritten, fix the cell",
                 u32::from(*character)
             )
         }
         FundIdProblem::InnerSpace => {
-            format!("fund id {id} has a space inside; a fund id is 1–64 {ALLOWED}")
+            format!("{what} {id} has a space inside; a {what} is 1–64 {ALLOWED}")
         }
         FundIdProblem::Character(c) => {
-            format!("fund id {id} has '{c}', not one of the {ALLOWED} a fund id is made of")
+            format!("{what} {id} has '{c}', not one of the {ALLOWED} a {what} is made of")
         }
     }
 }
@@ -86,7 +88,21 @@ impl FundId {
     /// A fund id as a cell or a field holds it. Spaces and tabs around it are dropped; anything else,
     /// a byte-order mark or a zero-width space included, is refused, never removed.
     pub fn parse(text: &str) -> Result<Self, FundIdError> {
+        parse_code(text, "fund id").map(FundId)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An identifier as an operator writes it (a fund's, a network's): spaces and tabs around it are
+/// dropped; anything else, a byte-order mark or a zero-width space included, is refused, never
+/// removed.
+fn parse_code(text: &str, what: &'static str) -> Result<String, FundIdError> {
+    {
         let fail = |problem| FundIdError {
+            what,
             text: text.to_string(),
             problem,
         };
@@ -114,12 +130,40 @@ impl FundId {
         if t.len() > 64 {
             return Err(fail(FundIdProblem::TooLong));
         }
-        Ok(FundId(t.to_string()))
+        Ok(t.to_string())
+    }
+}
+
+/// A network's identifier (`songkhla-1baht`): 1–64 ASCII letters, digits, `-`, `_` or `.`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct NetworkId(String);
+
+impl NetworkId {
+    pub fn parse(text: &str) -> Result<Self, FundIdError> {
+        parse_code(text, "network id").map(NetworkId)
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+impl fmt::Display for NetworkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A named set of funds across the area hierarchy (DHIS2's group sets): a provincial network, the
+/// Songkhla 1-baht network, a regional federation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Network {
+    pub id: NetworkId,
+    pub name_th: String,
+    pub name_en: Option<String>,
+    /// Its funds, by id.
+    pub funds: Vec<FundId>,
 }
 
 impl fmt::Display for FundId {

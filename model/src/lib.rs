@@ -11,7 +11,7 @@ pub mod summary;
 pub mod thai;
 
 pub use area::{AreaCode, AreaCodeError, AreaRef, Level, Region};
-pub use fund::{FundId, FundIdError, FundKind};
+pub use fund::{FundId, FundIdError, FundKind, Network, NetworkId};
 pub use money::{MONEY_PRECISION, MONEY_SCALE, Money, MoneyError};
 pub use period::{Period, PeriodError, bangkok};
 pub use summary::{FieldKind, FieldUnit, Summary, SummaryField, summary_schema};

@@ -192,6 +192,7 @@ async fn rows(s: &Snapshot, rollup: Rollup, range: Range, policy: &str) -> Vec<A
         &IndicatorQuery {
             rollup,
             within: None,
+            network: None,
             range,
             policy: policy.into(),
         },
@@ -470,6 +471,7 @@ async fn two_policies_side_by_side() {
         &IndicatorQuery {
             rollup: Rollup::Level(Level::Country),
             within: None,
+            network: None,
             range: Range::month(p(MARCH)),
             policy: "nope".into(),
         },
@@ -483,7 +485,7 @@ async fn two_policies_side_by_side() {
 #[tokio::test]
 async fn risk_ratios_and_flags() {
     let s = fixture();
-    let funds = indicators::fund_risks(&s, None, p(MARCH), &RiskThresholds::default())
+    let funds = indicators::fund_risks(&s, None, None, p(MARCH), &RiskThresholds::default())
         .await
         .unwrap();
     let f = |id: &str| funds.iter().find(|f| f.fund_id == id).unwrap().clone();
@@ -541,6 +543,7 @@ async fn risk_ratios_and_flags() {
         Some(&AreaRef::Code(
             welfare_model::AreaCode::parse("90").unwrap(),
         )),
+        None,
         p(MARCH),
         &RiskThresholds::default(),
     )
@@ -603,6 +606,7 @@ async fn timeseries_and_history() {
     let ts = indicators::timeseries(
         &s,
         &AreaRef::Code(welfare_model::AreaCode::parse("50").unwrap()),
+        None,
         Range {
             from: p("2024-12"),
             to: p(MARCH),
@@ -636,6 +640,7 @@ async fn timeseries_and_history() {
     let e = indicators::timeseries(
         &s,
         &AreaRef::Country,
+        None,
         Range::month(p(MARCH)),
         &["bogus".into()],
     )

@@ -191,6 +191,8 @@ pub struct AreaIndicators {
 pub struct IndicatorQuery {
     pub rollup: Rollup,
     pub within: Option<AreaRef>,
+    /// Only the funds of this network.
+    pub network: Option<welfare_model::NetworkId>,
     pub range: Range,
     pub policy: String,
 }
@@ -248,6 +250,7 @@ pub async fn area_figures(
         query.range,
         population_year,
         &query.policy,
+        query.network.as_ref(),
     );
     let c = Columns::new(&snapshot.sql(&text).await?)?;
     let codes = c.texts("code")?;
@@ -352,7 +355,14 @@ async fn risk_counts(
     query: &IndicatorQuery,
     thresholds: &RiskThresholds,
 ) -> Result<HashMap<String, FlagCounts>, QueryError> {
-    let funds = fund_risks(snapshot, query.within.as_ref(), query.range.to, thresholds).await?;
+    let funds = fund_risks(
+        snapshot,
+        query.within.as_ref(),
+        query.network.as_ref(),
+        query.range.to,
+        thresholds,
+    )
+    .await?;
     let levels: Vec<Level> = match query.rollup {
         Rollup::Level(l) => vec![l],
         Rollup::All => Level::ALL.to_vec(),
@@ -712,10 +722,17 @@ pub struct FundRisk {
 pub async fn fund_risks(
     snapshot: &Snapshot,
     within: Option<&AreaRef>,
+    network: Option<&welfare_model::NetworkId>,
     to: Period,
     thresholds: &RiskThresholds,
 ) -> Result<Vec<FundRisk>, QueryError> {
-    fund_risks_sql(snapshot, &sql::fund_risk(within, to, None), to, thresholds).await
+    fund_risks_sql(
+        snapshot,
+        &sql::fund_risk(within, network, to, None),
+        to,
+        thresholds,
+    )
+    .await
 }
 
 /// One fund's risk (`None` when no such fund is expected by `to`).
@@ -729,7 +746,7 @@ pub async fn fund_risk(
         .map_err(|e| QueryError::Invalid(format!("fund id: {e}")))?;
     let mut rows = fund_risks_sql(
         snapshot,
-        &sql::fund_risk(None, to, Some(id.as_str())),
+        &sql::fund_risk(None, None, to, Some(id.as_str())),
         to,
         thresholds,
     )
@@ -958,6 +975,7 @@ pub const TIMESERIES_INDICATORS: &[&str] = &[
 pub async fn timeseries(
     snapshot: &Snapshot,
     area: &AreaRef,
+    network: Option<&welfare_model::NetworkId>,
     range: Range,
     indicators: &[String],
 ) -> Result<Output, QueryError> {
@@ -970,9 +988,17 @@ pub async fn timeseries(
         }
     }
     let within = Some(area);
-    let sums = Columns::new(&snapshot.sql(&sql::timeseries(within, range)).await?)?;
+    let sums = Columns::new(
+        &snapshot
+            .sql(&sql::timeseries(within, network, range))
+            .await?,
+    )?;
     let people = Columns::new(&snapshot.sql(&sql::population_by_year(within)).await?)?;
-    let registrations = Columns::new(&snapshot.sql(&sql::fund_registrations(within)).await?)?;
+    let registrations = Columns::new(
+        &snapshot
+            .sql(&sql::fund_registrations(within, network))
+            .await?,
+    )?;
     let population: HashMap<i64, i64> = people
         .ints("year")?
         .into_iter()

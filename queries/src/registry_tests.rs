@@ -68,6 +68,12 @@ fn snapshot() -> Snapshot {
         fund("D", "community_welfare", "520101", None),
         fund("L", "provincial_fund", "52", None),
     ];
+    b.networks = vec!["north-federation".into(), "empty".into()];
+    // A network across two provinces: A in Chiang Mai, L in Lampang.
+    b.network_funds = vec![
+        ("north-federation".into(), "A".into()),
+        ("north-federation".into(), "L".into()),
+    ];
     b.policies = Policy::defaults();
     for (id, members) in [("A", 100), ("B", 40), ("C", 50), ("D", 20), ("L", 300)] {
         for m in p("2025-01").through(p("2025-03")) {
@@ -90,11 +96,21 @@ fn snapshot() -> Snapshot {
 }
 
 async fn rows(s: &Snapshot, rollup: Rollup, range: Range) -> Vec<AreaIndicators> {
+    rows_of(s, rollup, range, None).await
+}
+
+async fn rows_of(
+    s: &Snapshot,
+    rollup: Rollup,
+    range: Range,
+    network: Option<&str>,
+) -> Vec<AreaIndicators> {
     indicators::area_indicators(
         s,
         &IndicatorQuery {
             rollup,
             within: None,
+            network: network.map(|n| welfare_model::NetworkId::parse(n).unwrap()),
             range,
             policy: Policy::defaults()[0].name.clone(),
         },
@@ -233,6 +249,7 @@ async fn a_closed_fund_counts_only_the_months_it_was_open() {
     let ts = indicators::timeseries(
         &s,
         &AreaRef::Code(AreaCode::parse("50").unwrap()),
+        None,
         range("2025-01", "2025-03"),
         &[
             "members".into(),
@@ -254,6 +271,7 @@ async fn a_closed_fund_counts_only_the_months_it_was_open() {
     let lampang = indicators::timeseries(
         &s,
         &AreaRef::Code(AreaCode::parse("52").unwrap()),
+        None,
         range("2025-03", "2025-03"),
         &["members".into(), "funds_expected".into()],
     )
@@ -268,6 +286,7 @@ async fn a_closed_fund_counts_only_the_months_it_was_open() {
     let chiang_mai = indicators::fund_risks(
         &s,
         Some(&AreaRef::Code(AreaCode::parse("50").unwrap())),
+        None,
         p("2025-03"),
         &RiskThresholds::default(),
     )
@@ -278,6 +297,7 @@ async fn a_closed_fund_counts_only_the_months_it_was_open() {
     let lampang = indicators::fund_risks(
         &s,
         Some(&AreaRef::Code(AreaCode::parse("52").unwrap())),
+        None,
         p("2025-03"),
         &RiskThresholds::default(),
     )
@@ -298,4 +318,78 @@ async fn a_closed_fund_counts_only_the_months_it_was_open() {
     .await;
     let flags = &find(&all, "52").risk;
     assert_eq!(flags.low + flags.watch + flags.high, 2);
+}
+
+#[tokio::test]
+async fn a_network_row_adds_up_exactly_to_its_funds_at_every_level() {
+    let s = snapshot();
+    let march = range("2025-03", "2025-03");
+    let all = rows_of(&s, Rollup::All, march, Some("north-federation")).await;
+    // Worked by hand: the network's funds are A (tambon 500101, 100 members) and L (province 52, 300).
+    let members: Vec<(String, Option<i64>, i64)> = all
+        .iter()
+        .map(|r| (r.code.clone(), r.members, r.funds))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            ("50".to_string(), Some(100), 1),
+            ("5001".to_string(), Some(100), 1),
+            ("500101".to_string(), Some(100), 1),
+            ("500102".to_string(), None, 0),
+            ("52".to_string(), Some(300), 1),
+            ("5201".to_string(), None, 0),
+            ("520101".to_string(), None, 0),
+            ("TH".to_string(), Some(400), 2),
+            ("north".to_string(), Some(400), 2),
+        ]
+    );
+    // The population stays the area's: coverage is the network's members over everyone there.
+    let lampang = find(&all, "52");
+    assert_eq!(
+        (lampang.population, lampang.coverage),
+        (800, Some(Decimal::new(3750, 2)))
+    );
+    // Other kinds are counted beside only when they are the network's: B is not.
+    assert_eq!(find(&all, "500101").other_funds, 0);
+    // Each row equals the sum of the network's funds within it, by the fund listing.
+    let funds = indicators::fund_risks(
+        &s,
+        None,
+        Some(&welfare_model::NetworkId::parse("north-federation").unwrap()),
+        p("2025-03"),
+        &RiskThresholds::default(),
+    )
+    .await
+    .unwrap();
+    let mut ids: Vec<&str> = funds.iter().map(|f| f.fund_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["A", "L"]);
+    for row in &all {
+        let within: i64 = funds
+            .iter()
+            .filter(|f| {
+                let area = f.tambon_code.as_deref().unwrap_or(&f.province_code);
+                row.code == "TH" || row.code == "north" || area.starts_with(&row.code)
+            })
+            .filter_map(|f| f.members)
+            .sum();
+        assert_eq!(row.members.unwrap_or(0), within, "{}", row.code);
+    }
+    // A network with no funds has no members anywhere; the time series follows the network too.
+    let empty = rows_of(&s, Rollup::Level(Level::Country), march, Some("empty")).await;
+    assert_eq!((empty[0].funds, empty[0].members), (0, None));
+    let ts = indicators::timeseries(
+        &s,
+        &AreaRef::Country,
+        Some(&welfare_model::NetworkId::parse("north-federation").unwrap()),
+        march,
+        &["members".into(), "funds_expected".into()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        format!("{:?}", &ts.rows[0][1..]),
+        "[Int(Some(400)), Int(Some(2))]"
+    );
 }

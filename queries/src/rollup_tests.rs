@@ -150,7 +150,7 @@ proptest! {
         let range = Range { from: to.add_months(1 - months), to };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let ask = |rollup| {
-            let query = IndicatorQuery { rollup, within: None, range, policy: policy.clone() };
+            let query = IndicatorQuery { rollup, within: None, network: None, range, policy: policy.clone() };
             runtime.block_on(indicators::area_indicators(&snapshot, &query, &RiskThresholds::default())).unwrap()
         };
         let all = ask(Rollup::All);

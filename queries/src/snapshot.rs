@@ -19,7 +19,9 @@ use welfare_model::Period;
 
 use crate::error::QueryError;
 use crate::policy::Policy;
-use crate::tables::{Tables, areas_schema, funds_schema, policies_schema, population_schema};
+use crate::tables::{
+    Tables, areas_schema, funds_schema, network_funds_schema, policies_schema, population_schema,
+};
 use crate::user_sql::{AnswerFormat, Gate, UserAnswer};
 
 /// Limits on the SQL that users send (`POST /api/v1/query`).
@@ -86,7 +88,14 @@ impl std::fmt::Debug for Snapshot {
 }
 
 /// The table names users can query.
-pub const TABLES: [&str; 5] = ["areas", "population", "funds", "summaries", "policies"];
+pub const TABLES: [&str; 6] = [
+    "areas",
+    "population",
+    "funds",
+    "network_funds",
+    "summaries",
+    "policies",
+];
 
 fn session(partitions: usize, memory: Option<usize>) -> Result<SessionContext, QueryError> {
     let config = SessionConfig::new()
@@ -143,6 +152,12 @@ impl Snapshot {
                 vec![vec![tables.population.clone()]],
             )?;
             register(c, "funds", funds_schema(), vec![vec![tables.funds.clone()]])?;
+            register(
+                c,
+                "network_funds",
+                network_funds_schema(),
+                vec![vec![tables.network_funds.clone()]],
+            )?;
             register(
                 c,
                 "summaries",
@@ -209,6 +224,11 @@ impl Snapshot {
     /// The first and the latest month any fund reported.
     pub fn period_span(&self) -> Option<(Period, Period)> {
         self.tables.first_period.zip(self.tables.latest_period)
+    }
+
+    /// Whether the snapshot knows a network with this id.
+    pub fn has_network(&self, id: &str) -> bool {
+        self.tables.networks.contains(id)
     }
 
     pub fn policies(&self) -> &[Policy] {

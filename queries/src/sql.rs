@@ -22,7 +22,7 @@
 
 use std::fmt::Write as _;
 
-use welfare_model::{AreaRef, Level, Period};
+use welfare_model::{AreaRef, Level, NetworkId, Period};
 
 /// The months asked about, inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +73,18 @@ pub fn within_filter(within: Option<&AreaRef>, tambon_column: &str) -> String {
     }
 }
 
+/// A filter keeping the funds of `network` (all funds without one), on the fund key column `key`.
+pub fn network_filter(network: Option<&NetworkId>, key: &str) -> String {
+    match network {
+        None => "TRUE".into(),
+        // A NetworkId is [A-Za-z0-9._-]: safe to quote.
+        Some(n) => format!(
+            "{key} IN (SELECT fund_key FROM network_funds WHERE network_id = '{}')",
+            n.as_str()
+        ),
+    }
+}
+
 /// Each fund's last report at or before month `at` (and not before `since`), as a subquery with
 /// `fund_key`, `period_index` and `columns`. `next_index` makes this a filter, not a grouping over
 /// the fund's whole history.
@@ -86,7 +98,7 @@ fn last_report_as_of(at: i32, since: Option<i32>, columns: &str, filter: &str) -
 
 /// The CTEs every area indicator starts from: one row per fund expected by the range's end, with
 /// what it reported in the range, and its matching under `policy`.
-fn fund_rows(range: Range, policy: &str) -> String {
+fn fund_rows(range: Range, policy: &str, network: Option<&NetworkId>) -> String {
     let from = range.from.index();
     let to = range.to.index();
     let months = range.months();
@@ -94,6 +106,7 @@ fn fund_rows(range: Range, policy: &str) -> String {
     let cur = last_report_as_of(to, Some(from), "members_total", "TRUE");
     let prev = last_report_as_of(to - 12, None, "members_total", "TRUE");
     let open_at_end = format!("(f.closed_index IS NULL OR f.closed_index > {to})");
+    let in_network = network_filter(network, "f.fund_key");
     format!(
         "fund_window AS (
     SELECT fund_key,
@@ -131,7 +144,7 @@ fund_rows AS (
     LEFT JOIN ({cur}) cur ON cur.fund_key = f.fund_key
     LEFT JOIN ({prev}) prev ON prev.fund_key = cur.fund_key
     WHERE f.registered_index <= {to} AND (f.closed_index IS NULL OR f.closed_index > {from})
-        AND pol.name = '{policy}'
+        AND pol.name = '{policy}' AND {in_network}
 ),
 fund_matching AS (
     SELECT fund_rows.*,
@@ -145,7 +158,12 @@ fund_matching AS (
 }
 
 /// One row per tambon (current codes) with its people, its funds and their sums.
-fn tambon_rows(range: Range, population_year: i32, policy: &str) -> String {
+fn tambon_rows(
+    range: Range,
+    population_year: i32,
+    policy: &str,
+    network: Option<&NetworkId>,
+) -> String {
     let months = range.months();
     format!(
         "{funds},
@@ -201,7 +219,7 @@ tambon_budget AS (
     FROM tambon_rows CROSS JOIN policies pol
     WHERE pol.name = '{policy}'
 )",
-        funds = fund_rows(range, policy),
+        funds = fund_rows(range, policy, network),
     )
 }
 
@@ -257,6 +275,7 @@ pub fn area_indicators(
     range: Range,
     population_year: i32,
     policy: &str,
+    network: Option<&NetworkId>,
 ) -> String {
     let (code, level, group_by) = grouping(rollup);
     let filter = within_filter(within, "tambon");
@@ -294,15 +313,21 @@ WHERE {filter}
 ) rows
 WHERE code IS NOT NULL
 ORDER BY code",
-        tambons = tambon_rows(range, population_year, policy),
+        tambons = tambon_rows(range, population_year, policy, network),
     )
 }
 
 /// Per-fund figures for risk: flows over the 12 months ending `to`, stocks at the fund's last report
 /// at or before `to`.
-pub fn fund_risk(within: Option<&AreaRef>, to: Period, fund_id: Option<&str>) -> String {
+pub fn fund_risk(
+    within: Option<&AreaRef>,
+    network: Option<&NetworkId>,
+    to: Period,
+    fund_id: Option<&str>,
+) -> String {
     let to = to.index();
     let filter = within_filter(within, "tambon");
+    let in_network = network_filter(network, "f.fund_key");
     // A FundId is validated ([A-Za-z0-9._-]); quotes cannot appear in it. The filter goes into
     // every scan of summaries, so one fund's page does not aggregate every fund.
     let (fund_filter, outer_fund_filter) = match fund_id {
@@ -343,14 +368,15 @@ FROM located f
 LEFT JOIN fund_window w ON w.fund_key = f.fund_key
 LEFT JOIN ({last}) s ON s.fund_key = f.fund_key
 WHERE f.registered_index <= {to} AND (f.closed_index IS NULL OR f.closed_index > {to})
-    AND {filter} AND {outer_fund_filter}
+    AND {filter} AND {outer_fund_filter} AND {in_network}
 ORDER BY f.fund_id"
     )
 }
 
 /// Month by month sums for the welfare funds within an area.
-pub fn timeseries(within: Option<&AreaRef>, range: Range) -> String {
+pub fn timeseries(within: Option<&AreaRef>, network: Option<&NetworkId>, range: Range) -> String {
     let filter = within_filter(within, "tambon");
+    let in_network = network_filter(network, "f.fund_key");
     format!(
         "SELECT s.period_index, s.period,
     COUNT(*) AS reports,
@@ -369,6 +395,7 @@ FROM summaries s
 JOIN ({FUND_PLACES}) f ON f.fund_id = s.fund_id
 JOIN ({placed}) t ON t.place = f.place
 WHERE s.period_index BETWEEN {from} AND {to} AND f.counts_in_coverage AND {filter}
+    AND {in_network}
 GROUP BY s.period_index, s.period
 ORDER BY s.period_index",
         from = range.from.index(),
@@ -384,7 +411,7 @@ const PLACES: &str = "SELECT code AS place, CASE WHEN level = 'subdistrict' THEN
 
 /// The funds with the code of their place (their tambon, or a provincial-level fund's province), and
 /// no column named like the places' own (an area filter names those).
-const FUND_PLACES: &str = "SELECT fund_id, COALESCE(tambon_code, province_code) AS place, \
+const FUND_PLACES: &str = "SELECT fund_id, fund_key, COALESCE(tambon_code, province_code) AS place, \
     counts_in_coverage, registered_index, closed_index FROM funds";
 
 /// People per year within an area.
@@ -402,12 +429,13 @@ ORDER BY p.year"
 }
 
 /// Welfare funds expected per month within an area: each one's registered_index and closed_index.
-pub fn fund_registrations(within: Option<&AreaRef>) -> String {
+pub fn fund_registrations(within: Option<&AreaRef>, network: Option<&NetworkId>) -> String {
     let filter = within_filter(within, "tambon");
+    let in_network = network_filter(network, "f.fund_key");
     format!(
         "SELECT f.registered_index, f.closed_index
 FROM ({FUND_PLACES}) f
 JOIN ({PLACES}) t ON t.place = f.place
-WHERE f.counts_in_coverage AND {filter}"
+WHERE f.counts_in_coverage AND {filter} AND {in_network}"
     )
 }

@@ -79,6 +79,14 @@ pub fn funds_schema() -> SchemaRef {
     ]))
 }
 
+/// `network_funds`: which funds (by `fund_key`) each network (`network_id`) holds.
+pub fn network_funds_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("network_id", DataType::Utf8, false),
+        Field::new("fund_key", DataType::Int32, false),
+    ]))
+}
+
 /// `summaries`: the current revision of every fund-month: the canonical measures plus
 /// `fund_key` (the fund's integer key in `funds`), `period_index`, `next_index` (the fund's next
 /// reported month, NULL for its latest report), `benefits_total`, `income_total`,
@@ -180,6 +188,10 @@ pub struct TablesBuilder {
     /// (tambon code, year, people); any code not among the current tambons is ignored.
     pub population: Vec<(String, i32, i64)>,
     pub funds: Vec<FundRow>,
+    /// Every network's id, an empty one included.
+    pub networks: Vec<String>,
+    /// (network id, fund id): which funds each network holds.
+    pub network_funds: Vec<(String, String)>,
     pub summaries: Vec<SummaryRow>,
     pub policies: Vec<Policy>,
     /// Reports are due on this day of the following month (default 15).
@@ -192,6 +204,9 @@ pub struct Tables {
     pub areas: RecordBatch,
     pub population: RecordBatch,
     pub funds: RecordBatch,
+    pub network_funds: RecordBatch,
+    /// Every network's id.
+    pub networks: std::collections::BTreeSet<String>,
     pub summaries: Vec<RecordBatch>,
     pub policies: RecordBatch,
     pub policy_list: Vec<Policy>,
@@ -268,10 +283,25 @@ impl TablesBuilder {
             summaries.push(RecordBatch::new_empty(summaries_schema()));
         }
         let policies = build_policies(&self.policies)?;
+        let mut network = StringBuilder::new();
+        let mut member = Int32Builder::new();
+        for (n, f) in &self.network_funds {
+            let key = keys
+                .get(f.as_str())
+                .ok_or_else(|| QueryError::Data(format!("network {n} holds unknown fund {f}")))?;
+            network.append_value(n);
+            member.append_value(*key);
+        }
+        let network_funds = batch(
+            network_funds_schema(),
+            vec![Arc::new(network.finish()), Arc::new(member.finish())],
+        )?;
         Ok(Tables {
             areas,
             population,
             funds,
+            network_funds,
+            networks: self.networks.iter().cloned().collect(),
             summaries,
             policies,
             policy_list: self.policies,

@@ -122,6 +122,7 @@ pub(super) fn parse_fund_id(value: &RawValue) -> Result<Option<FundId>, String> 
     // The reason quotes the cell as written, Thai digits included.
     FundId::parse(&text).map(Some).map_err(|e| match value {
         RawValue::Text(t) => FundIdError {
+            what: e.what,
             text: t.clone(),
             problem: e.problem,
         }

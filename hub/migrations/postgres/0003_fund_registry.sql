@@ -32,3 +32,19 @@ CREATE TABLE tokens (
     last_used_at TEXT,
     revoked_at TEXT
 );
+
+-- Networks: named sets of funds across the area hierarchy (a provincial network, the Songkhla
+-- 1-baht network, a regional federation).
+CREATE TABLE networks (
+    id TEXT PRIMARY KEY,
+    name_th TEXT NOT NULL,
+    name_en TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE network_funds (
+    network_id TEXT NOT NULL REFERENCES networks (id),
+    fund_id TEXT NOT NULL REFERENCES funds (id),
+    PRIMARY KEY (network_id, fund_id)
+);
+CREATE INDEX network_funds_fund ON network_funds (fund_id);

@@ -27,7 +27,8 @@ use welfare_model::{AreaCode, AreaRef, FundId};
 use super::error::{ApiError, ErrorBody};
 use super::openapi::rows_schema;
 use super::params::{
-    Format, Month, format_of, json_body, parse_query, resolve_range, resolve_within,
+    Format, Month, format_of, json_body, parse_query, resolve_network, resolve_range,
+    resolve_within,
 };
 use super::{AppState, cached, envelope, json_bytes, output_answer, require_scope};
 use crate::access::{Caller, Role};
@@ -56,6 +57,9 @@ struct FundsParams {
     /// The month (default: the latest month whose reports are due).
     #[param(value_type = Option<Month>)]
     period: Option<String>,
+    /// Only the funds of this network (see `/api/v1/networks`).
+    #[param(example = "songkhla-1baht")]
+    network: Option<String>,
     /// `json` (default), `csv` or `arrow`.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
@@ -126,14 +130,20 @@ async fn funds(
         })
         .transpose()
         .map_err(|e| ApiError::invalid("risk", e.to_string().trim_start_matches("risk: ")))?;
+    let network = resolve_network(&snapshot, q.network.as_deref())?;
     let key = format!(
-        "funds {format:?} {within:?} {range:?} {risk:?} {:?}",
+        "funds {format:?} {within:?} {range:?} {risk:?} {:?} {network:?}",
         q.risk
     );
     cached(analytics, &headers, &snapshot, key, || async {
-        let mut rows =
-            indicators::fund_risks(&snapshot, within.as_ref(), range.to, &analytics.config.risk)
-                .await?;
+        let mut rows = indicators::fund_risks(
+            &snapshot,
+            within.as_ref(),
+            network.as_ref(),
+            range.to,
+            &analytics.config.risk,
+        )
+        .await?;
         if let Some(flags) = &risk {
             rows.retain(|f| flags.contains(&f.flag));
         }
@@ -423,6 +433,7 @@ async fn register_fund(
     }
     let plan = registry::plan_one(&state.store, None, fund.clone()).await?;
     registry::apply(&state.store, &plan, &caller.actor(), "fund.register").await?;
+    state.registry_changed();
     Ok((StatusCode::CREATED, Json(serde_json::json!(fund))))
 }
 
@@ -483,5 +494,6 @@ async fn change_fund(
     }
     let plan = registry::plan_one(&state.store, Some(before), after.clone()).await?;
     registry::apply(&state.store, &plan, &caller.actor(), "fund.change").await?;
+    state.registry_changed();
     Ok(Json(serde_json::json!(after)))
 }

@@ -14,7 +14,7 @@ use utoipa::openapi::schema::Schema;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use welfare_model::AreaRef;
+use welfare_model::{AreaRef, NetworkId};
 use welfare_queries::indicators;
 use welfare_queries::{IndicatorQuery, Range, Rollup, Snapshot};
 
@@ -22,7 +22,7 @@ use super::error::ApiError;
 use super::openapi::rows_schema;
 use super::params::{
     Format, Month, format_of, indicator_list, parse_period, parse_query, policy_names,
-    resolve_range, resolve_rollup, resolve_within,
+    resolve_network, resolve_range, resolve_rollup, resolve_within,
 };
 use super::{AppState, cached, envelope, output_answer};
 use crate::analytics::Analytics;
@@ -60,6 +60,10 @@ struct IndicatorsParams {
     /// takes several, comma-separated.
     #[param(example = "codi-1-1")]
     policy: Option<String>,
+    /// Only the funds of this network (see `/api/v1/networks`): each area's row is the sum of the
+    /// network's funds in it.
+    #[param(example = "songkhla-1baht")]
+    network: Option<String>,
     /// `json` (default), `csv` or `arrow`.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
@@ -75,6 +79,7 @@ struct AreaRequest {
     range: Range,
     rollup: Rollup,
     policies: Vec<String>,
+    network: Option<NetworkId>,
 }
 
 impl AreaRequest {
@@ -91,7 +96,9 @@ impl AreaRequest {
         let within = resolve_within(&snapshot, "within", q.within.as_deref())?;
         let rollup = resolve_rollup(q.level.as_deref(), within.as_ref())?;
         let policies = policy_names(analytics, &snapshot, q.policy.as_deref())?;
+        let network = resolve_network(&snapshot, q.network.as_deref())?;
         Ok(AreaRequest {
+            network,
             format,
             snapshot,
             level: q.level.unwrap_or_else(|| "province".into()),
@@ -105,8 +112,14 @@ impl AreaRequest {
     /// Everything that decides the answer's bytes besides the snapshot: the cache key.
     fn key(&self, endpoint: &str) -> String {
         format!(
-            "{endpoint} {:?} level={} {:?} {:?} {:?} {:?}",
-            self.format, self.level, self.rollup, self.within, self.range, self.policies
+            "{endpoint} {:?} level={} {:?} {:?} {:?} {:?} {:?}",
+            self.format,
+            self.level,
+            self.rollup,
+            self.within,
+            self.range,
+            self.policies,
+            self.network
         )
     }
 
@@ -114,6 +127,7 @@ impl AreaRequest {
         IndicatorQuery {
             rollup: self.rollup,
             within: self.within.clone(),
+            network: self.network.clone(),
             range: self.range,
             policy: policy.to_string(),
         }
@@ -124,6 +138,10 @@ impl AreaRequest {
         envelope(&[
             ("level", self.level.clone().into()),
             ("within", self.within.as_ref().map(|w| w.to_string()).into()),
+            (
+                "network",
+                self.network.as_ref().map(|n| n.to_string()).into(),
+            ),
             ("from", self.range.from.to_string().into()),
             ("to", self.range.to.to_string().into()),
         ])
@@ -138,6 +156,8 @@ struct IndicatorsAnswer {
     count: u64,
     level: String,
     within: Option<String>,
+    /// The network asked for, if any.
+    network: Option<String>,
     from: String,
     to: String,
     population_year: i32,
@@ -208,6 +228,8 @@ struct MatchingAnswer {
     count: u64,
     level: String,
     within: Option<String>,
+    /// The network asked for, if any.
+    network: Option<String>,
     from: String,
     to: String,
     months: u32,
@@ -292,6 +314,9 @@ struct TimeseriesParams {
     /// Last month (default: the latest month whose reports are due).
     #[param(value_type = Option<Month>)]
     to: Option<String>,
+    /// Only the funds of this network (see `/api/v1/networks`).
+    #[param(example = "songkhla-1baht")]
+    network: Option<String>,
     /// `json` (default), `csv` or `arrow`.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
@@ -354,9 +379,11 @@ async fn timeseries(
         ));
     }
     let chosen = indicator_list(q.indicator.as_deref());
-    let key = format!("timeseries {format:?} {area:?} {range:?} {chosen:?}");
+    let network = resolve_network(&snapshot, q.network.as_deref())?;
+    let key = format!("timeseries {format:?} {area:?} {range:?} {chosen:?} {network:?}");
     cached(analytics, &headers, &snapshot, key, || async {
-        let output = indicators::timeseries(&snapshot, &area, range, &chosen).await?;
+        let output =
+            indicators::timeseries(&snapshot, &area, network.as_ref(), range, &chosen).await?;
         let meta = envelope(&[
             ("area", area.to_string().into()),
             ("from", range.from.to_string().into()),

@@ -17,7 +17,8 @@ use welfare_model::{AreaRef, Level};
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::params::{
-    Month, map_indicator, parse_query, policy_names, resolve_range, resolve_within, zoom_of,
+    Month, map_indicator, parse_query, policy_names, resolve_network, resolve_range,
+    resolve_within, zoom_of,
 };
 use crate::answers::{answer_response, etag_of, not_modified, not_modified_response};
 use crate::maps::MapRequest;
@@ -47,6 +48,9 @@ struct MapParams {
     /// The matching policy of money indicators (default: the configured one).
     #[param(example = "codi-1-1")]
     policy: Option<String>,
+    /// Only the funds of this network (see `/api/v1/networks`).
+    #[param(example = "songkhla-1baht")]
+    network: Option<String>,
 }
 
 /// A coverage map: a GeoJSON FeatureCollection of the level's areas (outlines simplified for the
@@ -102,6 +106,7 @@ async fn map(
     let policy = policy_names(analytics, &snapshot, q.policy.as_deref())?;
     let [policy] = <[String; 1]>::try_from(policy)
         .map_err(|_| ApiError::invalid("policy", "a map shows one policy"))?;
+    let network = resolve_network(&snapshot, q.network.as_deref())?;
     let request = MapRequest {
         level,
         indicator,
@@ -109,6 +114,7 @@ async fn map(
         period: range.to,
         policy,
         zoom,
+        network,
     };
 
     let etag = etag_of(snapshot.version, &request);
@@ -161,6 +167,7 @@ mod tests {
             period: welfare_model::Period::new(2026, 10).unwrap(),
             policy: "codi-1-1".into(),
             zoom,
+            network: None,
         };
         let a = etag_of(1, &request(5));
         assert_eq!(a, etag_of(1, &request(5)));

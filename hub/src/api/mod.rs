@@ -54,6 +54,8 @@ mod indicators;
 #[allow(unused_qualifications)]
 mod maps;
 #[allow(unused_qualifications)]
+mod networks;
+#[allow(unused_qualifications)]
 mod query;
 #[allow(unused_qualifications)]
 mod tokens;
@@ -98,6 +100,13 @@ impl AppState {
         self.analytics
             .as_ref()
             .ok_or_else(|| ApiError::unavailable("this hub serves no analytics"))
+    }
+
+    /// Tells the analytics the registry changed (funds, networks): the snapshot is rebuilt.
+    pub fn registry_changed(&self) {
+        if let Some(analytics) = &self.analytics {
+            analytics.mark_changed();
+        }
     }
 
     /// The maps, or a 503 when this hub serves none.
@@ -234,6 +243,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(funds::routes())
         .merge(query::routes())
         .merge(maps::routes())
+        .merge(networks::routes())
         .merge(tokens::routes())
         .merge(audit::routes())
         .merge(openapi::routes())

@@ -26,6 +26,25 @@ pub fn json_body<T: DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, Api
     })
 }
 
+/// `network=`: a network the snapshot knows, or a 400 naming it.
+pub fn resolve_network(
+    snapshot: &Snapshot,
+    text: Option<&str>,
+) -> Result<Option<welfare_model::NetworkId>, ApiError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let id = welfare_model::NetworkId::parse(text).map_err(|e| ApiError::invalid("network", e))?;
+    if snapshot.has_network(id.as_str()) {
+        Ok(Some(id))
+    } else {
+        Err(ApiError::invalid(
+            "network",
+            format!("no network has id {} (see /api/v1/networks)", id),
+        ))
+    }
+}
+
 pub fn parse_query<T: DeserializeOwned>(raw: Option<String>) -> Result<T, ApiError> {
     let raw = raw.unwrap_or_default();
     serde_urlencoded::from_str(&raw).map_err(|e| {

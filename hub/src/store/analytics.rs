@@ -89,6 +89,13 @@ impl Store {
                 closed,
             });
         }
+        b.networks = self
+            .networks()
+            .await?
+            .into_iter()
+            .map(|n| n.id.to_string())
+            .collect();
+        b.network_funds = self.network_memberships().await?;
         // The earliest sending of each revised fund-month decides whether it came on time.
         let mut first: HashMap<(String, String), FirstSeen> = HashMap::new();
         let mut stream =

@@ -12,6 +12,7 @@ mod audit;
 mod connectors;
 mod funds;
 mod geography;
+mod networks;
 mod quarantine;
 mod rows;
 mod runs;

@@ -17,6 +17,7 @@ mod hostile_sql;
 mod http_hygiene;
 mod ingest;
 mod maps;
+mod networks;
 mod openapi;
 mod registry;
 mod secrets;
