@@ -14,7 +14,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use welfare_model::fund::{Fund, FundKind, check_fund};
 use welfare_model::thai::ascii_digits;
-use welfare_model::{AreaCode, FundId};
+use welfare_model::{AreaCode, FundId, NetworkId};
 
 use crate::file::grid::{GridRow, Place, quoted};
 use crate::file::{DEFAULT_MAX_BYTES, RowSink, TableFile};
@@ -186,6 +186,9 @@ pub struct RegistryLine {
     /// Where the area code was read, for the hub's check against the geography.
     pub area_location: String,
     pub fund: Fund,
+    /// The networks the line says the fund belongs to, exactly (when the file has the column),
+    /// and where they were read.
+    pub networks: Option<(String, Vec<NetworkId>)>,
 }
 
 /// A registry file read and checked on its own.
@@ -408,14 +411,6 @@ impl Reader {
                 )),
             }
         }
-        if first.contains_key(&RegistryField::Network) {
-            let c = first[&RegistryField::Network];
-            self.problems.push(format!(
-                "{}: column {} lists networks, which are managed apart from the fund registry; remove the column",
-                at(c),
-                quoted(&names[c])
-            ));
-        }
         for (wanted, name) in [
             (RegistryField::FundId, "the fund id (รหัสกองทุน)"),
             (RegistryField::NameTh, "the fund's name (ชื่อกองทุน)"),
@@ -518,6 +513,21 @@ impl Reader {
         };
         let registered_on = date(RegistryField::RegisteredOn);
         let closed_on = date(RegistryField::ClosedOn);
+        // Network ids hold no spaces, commas or semicolons: any of them separates two.
+        let networks = cell(RegistryField::Network).map(|(c, v)| {
+            let ids = cell_text(v)
+                .split(|ch: char| ch == ',' || ch == ';' || ch == '|' || ch.is_whitespace())
+                .filter(|t| !t.is_empty())
+                .filter_map(|t| match NetworkId::parse(t) {
+                    Ok(id) => Some(id),
+                    Err(e) => {
+                        problems.push(format!("{}: {e}", at(c)));
+                        None
+                    }
+                })
+                .collect::<Vec<_>>();
+            (at(c), ids)
+        });
         let optional = |f: RegistryField| Some(text(f)).filter(|t| !t.is_empty());
         if let (Some((c, id)), Some((area_at, area)), true) = (id, area, problems.is_empty()) {
             let fund = Fund {
@@ -544,6 +554,7 @@ impl Reader {
                     location,
                     area_location: area_at,
                     fund,
+                    networks,
                 });
             }
         }
@@ -814,12 +825,27 @@ mod tests {
             e.problems[2],
             "funds.csv line 1: the header has no column for the tambon (รหัสตำบล) or, for a provincial-level fund, the province (รหัสจังหวัด)"
         );
-        let e = read("fund_id,name_th,tambon,เครือข่าย\nF-1,ก,500101,N1\n").unwrap_err();
+        let networks = read(
+            "fund_id,name_th,tambon,เครือข่าย\nF-1,ก,500101,\"songkhla-1baht; north,fed\"\nF-2,ข,500102,\n",
+        )
+        .unwrap();
+        let (at, ids) = networks.lines[0].networks.clone().unwrap();
+        assert_eq!(at, "funds.csv line 2 column 4 (เครือข่าย)");
         assert_eq!(
-            e.problems,
-            vec![
-                "funds.csv line 1 column 4: column \"เครือข่าย\" lists networks, which are managed apart from the fund registry; remove the column"
-            ]
+            ids.iter().map(NetworkId::as_str).collect::<Vec<_>>(),
+            ["songkhla-1baht", "north", "fed"]
+        );
+        assert_eq!(
+            networks.lines[1].networks.as_ref().unwrap().1,
+            Vec::<NetworkId>::new()
+        );
+        let e = read("fund_id,name_th,tambon,เครือข่าย\nF-1,ก,500101,เครือข่ายสงขลา\n").unwrap_err();
+        assert!(
+            e.problems[0].starts_with(
+                "funds.csv line 2 column 4 (เครือข่าย): network id \"เครือข่ายสงขลา\" has 'เ'"
+            ),
+            "{:?}",
+            e.problems
         );
         assert!(
             read("title only\n").unwrap_err().problems[0].starts_with("funds.csv: no header found")

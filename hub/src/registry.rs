@@ -2,10 +2,11 @@
 //! and against what is registered, then written in one transaction with an audit of every change.
 //! The command line and the API share it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use welfare_connectors::registry::{Problems, Registry, RegistryError, RegistryField};
 use welfare_model::fund::{Fund, check_fund};
+use welfare_model::{FundId, Network};
 
 use crate::store::{Actor, FundChange, Store, StoreError};
 
@@ -19,6 +20,8 @@ pub struct RegistryPlan {
     pub unchanged: usize,
     /// Funds that were open and are closed by this registry (not also counted as updated).
     pub closed: usize,
+    /// Networks whose funds change (a registry's network column): before and after.
+    pub network_changes: Vec<(Network, Network)>,
 }
 
 /// Why a registry change is not made.
@@ -91,16 +94,63 @@ pub async fn plan_import(
 ) -> Result<RegistryPlan, RegistryRefusal> {
     let areas = store.area_codes().await?;
     let registered = store.fund_registrations().await?;
+    let networks: BTreeMap<String, Network> = store
+        .networks()
+        .await?
+        .into_iter()
+        .map(|n| (n.id.to_string(), n))
+        .collect();
+    let mut members: BTreeMap<String, BTreeSet<FundId>> = networks
+        .iter()
+        .map(|(id, n)| (id.clone(), n.funds.iter().cloned().collect()))
+        .collect();
     let mut problems = Problems::default();
     let mut plan = RegistryPlan::default();
+    let mut moved = BTreeSet::new();
     for line in &registry.lines {
         if let Some(problem) = area_problem(&line.fund, &areas) {
             problems.push(format!("{}: {problem}", line.area_location));
             continue;
         }
+        if let Some((at, listed)) = &line.networks {
+            if let Some(unknown) = listed.iter().find(|n| !networks.contains_key(n.as_str())) {
+                problems.push(format!(
+                    "{at}: network {unknown} does not exist: make it first (POST /api/v1/networks)"
+                ));
+                continue;
+            }
+            // The line says exactly which networks the fund is in.
+            for (id, funds) in members.iter_mut() {
+                let wanted = listed.iter().any(|n| n.as_str() == id);
+                let changed = if wanted {
+                    funds.insert(line.fund.id.clone())
+                } else {
+                    funds.remove(&line.fund.id)
+                };
+                if changed {
+                    moved.insert(line.fund.id.clone());
+                }
+            }
+        }
         let before = registered.get(&line.fund.id).cloned();
         let after = merged(&line.fund, before.as_ref(), &registry.columns);
-        count(&mut plan, before, after);
+        if before.as_ref() == Some(&after) && moved.contains(&after.id) {
+            // Only its networks change: written again (harmlessly), counted as updated.
+            plan.updated += 1;
+            plan.changes.push(FundChange { before, after });
+        } else {
+            count(&mut plan, before, after);
+        }
+    }
+    for (id, funds) in members {
+        let before = &networks[&id];
+        let after = Network {
+            funds: funds.into_iter().collect(),
+            ..before.clone()
+        };
+        if after.funds != before.funds {
+            plan.network_changes.push((before.clone(), after));
+        }
     }
     Ok(problems.result(plan)?)
 }
@@ -112,7 +162,9 @@ pub async fn apply(
     actor: &Actor,
     action: &str,
 ) -> Result<(), StoreError> {
-    store.register_funds(&plan.changes, actor, action).await
+    store
+        .register_funds(&plan.changes, &plan.network_changes, actor, action)
+        .await
 }
 
 /// What registering or re-registering one fund would change (the API's create and update).

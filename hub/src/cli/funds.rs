@@ -55,8 +55,12 @@ pub async fn run(mut config: Config, command: Command) -> anyhow::Result<()> {
     if !dry_run {
         registry::apply(&store, &plan, &Actor::command_line(), "funds.import").await?;
     }
+    let networks = match plan.network_changes.len() {
+        0 => String::new(),
+        n => format!("; the funds of {n} networks changed"),
+    };
     println!(
-        "{} {}: {} funds: {} created, {} updated, {} unchanged, {} closed",
+        "{} {}: {} funds: {} created, {} updated, {} unchanged, {} closed{networks}",
         if dry_run { "Would import" } else { "Imported" },
         file.display(),
         registry.lines.len(),

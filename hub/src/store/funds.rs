@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use welfare_model::fund::Fund;
-use welfare_model::{AreaCode, FundId};
+use welfare_model::{AreaCode, FundId, Network};
 
 use super::audit::{Actor, Change, audit_changes, audit_in};
+use super::networks::write_members;
 use super::rows::{SqlValue, insert_rows, set_excluded, trusted};
 use super::{Store, StoreError, now_text};
 
@@ -116,10 +117,11 @@ impl Store {
     pub async fn register_funds(
         &self,
         changes: &[FundChange],
+        network_changes: &[(Network, Network)],
         actor: &Actor,
         action: &str,
     ) -> Result<(), StoreError> {
-        if changes.is_empty() {
+        if changes.is_empty() && network_changes.is_empty() {
             return Ok(());
         }
         let now = now_text();
@@ -139,6 +141,22 @@ impl Store {
             })
             .collect();
         audit_changes(&mut tx, self.backend, actor, action, &entries).await?;
+        for (before, after) in network_changes {
+            write_members(&mut tx, after).await?;
+            audit_changes(
+                &mut tx,
+                self.backend,
+                actor,
+                action,
+                &[Change {
+                    subject: format!("network:{}", after.id),
+                    province: None,
+                    before: Some(serde_json::json!(before)),
+                    after: Some(serde_json::json!(after)),
+                }],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -79,17 +79,7 @@ impl Store {
         .bind(&now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM network_funds WHERE network_id = $1")
-            .bind(after.id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        for fund in &after.funds {
-            sqlx::query("INSERT INTO network_funds (network_id, fund_id) VALUES ($1, $2)")
-                .bind(after.id.as_str())
-                .bind(fund.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        write_members(&mut tx, after).await?;
         audit_changes(
             &mut tx,
             self.backend,
@@ -118,4 +108,23 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
     }
+}
+
+/// Replaces a network's members with `network`'s funds, inside an open transaction.
+pub(crate) async fn write_members(
+    conn: &mut sqlx::AnyConnection,
+    network: &Network,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM network_funds WHERE network_id = $1")
+        .bind(network.id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    for fund in &network.funds {
+        sqlx::query("INSERT INTO network_funds (network_id, fund_id) VALUES ($1, $2)")
+            .bind(network.id.as_str())
+            .bind(fund.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }

@@ -478,3 +478,105 @@ async fn funds_import_on_the_command_line_prints_what_it_did() -> anyhow::Result
     assert_eq!(db.store.count_funds().await?, 100);
     db.cleanup().await
 }
+
+on_both_backends!(the_network_column_sets_each_funds_networks_exactly);
+async fn the_network_column_sets_each_funds_networks_exactly(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    use welfare_model::{Network, NetworkId};
+    let db = TestDb::with_geography(backend).await?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("funds.csv");
+    for id in ["songkhla-1baht", "south-federation"] {
+        db.store
+            .save_network(
+                None,
+                &Network {
+                    id: NetworkId::parse(id)?,
+                    name_th: format!("เครือข่าย {id}"),
+                    name_en: None,
+                    funds: Vec::new(),
+                },
+                None,
+                &Actor::command_line(),
+                "network.create",
+            )
+            .await?;
+    }
+    let members = |db: &TestDb| {
+        let store = db.store.clone();
+        async move {
+            let mut out = Vec::new();
+            for n in store.networks().await.unwrap() {
+                out.push((
+                    n.id.to_string(),
+                    n.funds.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+                ));
+            }
+            out
+        }
+    };
+    std::fs::write(
+        &path,
+        "รหัสกองทุน,ชื่อกองทุน,รหัสตำบล,เครือข่าย\n\
+         F-900101,กองทุนบ่อยาง,900101,\"songkhla-1baht, south-federation\"\n\
+         F-900102,กองทุนเขารูปช้าง,900102,songkhla-1baht\n\
+         F-900103,กองทุนพะวง,900103,\n",
+    )?;
+    let plan = import(&db, &path).await.map_err(anyhow::Error::msg)?;
+    assert_eq!(tally(&plan), [3, 0, 0, 0]);
+    assert_eq!(plan.network_changes.len(), 2);
+    assert_eq!(
+        members(&db).await,
+        [
+            (
+                "songkhla-1baht".to_string(),
+                vec!["F-900101".to_string(), "F-900102".to_string()]
+            ),
+            ("south-federation".to_string(), vec!["F-900101".to_string()]),
+        ]
+    );
+    // The same file again writes nothing; a fund moved between networks is an update.
+    let again = import(&db, &path).await.map_err(anyhow::Error::msg)?;
+    assert_eq!(
+        (tally(&again), again.network_changes.len()),
+        ([0, 0, 3, 0], 0)
+    );
+    std::fs::write(
+        &path,
+        "รหัสกองทุน,ชื่อกองทุน,รหัสตำบล,เครือข่าย\nF-900101,กองทุนบ่อยาง,900101,south-federation\n",
+    )?;
+    let moved = import(&db, &path).await.map_err(anyhow::Error::msg)?;
+    assert_eq!(
+        (tally(&moved), moved.network_changes.len()),
+        ([0, 1, 0, 0], 1)
+    );
+    assert_eq!(
+        members(&db).await,
+        [
+            ("songkhla-1baht".to_string(), vec!["F-900102".to_string()]),
+            ("south-federation".to_string(), vec!["F-900101".to_string()]),
+        ]
+    );
+    let trail = db.store.audit_of("network:songkhla-1baht").await?;
+    assert_eq!(
+        trail.last().unwrap().before.as_ref().unwrap()["funds"],
+        serde_json::json!(["F-900101", "F-900102"])
+    );
+    assert_eq!(
+        trail.last().unwrap().after.as_ref().unwrap()["funds"],
+        serde_json::json!(["F-900102"])
+    );
+    // A network that does not exist refuses the file, naming the cell; nothing changes.
+    std::fs::write(
+        &path,
+        "รหัสกองทุน,ชื่อกองทุน,รหัสตำบล,เครือข่าย\nF-900102,กองทุนเขารูปช้าง,900102,north-federation\n",
+    )?;
+    let refused = import(&db, &path).await.expect_err("refused");
+    assert_eq!(
+        refused,
+        "funds.csv line 2 column 4 (เครือข่าย): network north-federation does not exist: make it first (POST /api/v1/networks)"
+    );
+    assert_eq!(members(&db).await[0].1, ["F-900102"]);
+    db.cleanup().await
+}
