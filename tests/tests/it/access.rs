@@ -17,29 +17,6 @@ use crate::analytics::{Reply, send_with};
 
 const ADMIN: &str = "national-admin-secret-2569";
 
-macro_rules! on_both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() -> anyhow::Result<()> {
-                super::$name(welfare_tests::TestBackend::Sqlite).await
-            }
-
-            #[tokio::test]
-            async fn postgres() -> anyhow::Result<()> {
-                if !welfare_tests::run_postgres_half(concat!(
-                    "access::",
-                    stringify!($name),
-                    "::postgres"
-                )) {
-                    return Ok(());
-                }
-                super::$name(welfare_tests::TestBackend::Postgres).await
-            }
-        }
-    };
-}
-
 async fn hub(backend: TestBackend) -> anyhow::Result<(TestDb, AppState)> {
     let db = TestDb::with_geography(backend).await?;
     let entry: ConnectorEntry = serde_json::from_value(serde_json::json!({
@@ -54,7 +31,8 @@ async fn hub(backend: TestBackend) -> anyhow::Result<(TestDb, AppState)> {
     Ok((db, state))
 }
 
-async fn call(
+/// A JSON request through the router, with a bearer token when given.
+pub(crate) async fn call(
     state: &AppState,
     method: &str,
     uri: &str,

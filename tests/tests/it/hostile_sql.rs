@@ -243,12 +243,23 @@ async fn the_binary_survives_every_break() -> anyhow::Result<()> {
     assert_eq!((status, error(&text)), (400, "query_too_deep".into()));
     healthy("the deep expression").await?;
 
-    // 20,000 UNION ALL is 380 KB: refused by the body limit or the statement limit.
-    let (status, text) = query(union(20_000)).await?;
-    assert!(
-        [(413, "too_large"), (400, "query_too_long")].contains(&(status, error(&text).as_str())),
-        "{status} {text}"
-    );
+    // 20,000 UNION ALL is 380 KB: refused by the body limit or the statement limit. The body limit
+    // answers 413 from the declared length and closes the connection before the body is read, so a
+    // client still writing may see the connection closed instead of the answer: also a refusal.
+    match query(union(20_000)).await {
+        Ok((status, text)) => assert!(
+            [(413, "too_large"), (400, "query_too_long")]
+                .contains(&(status, error(&text).as_str())),
+            "{status} {text}"
+        ),
+        Err(e) => {
+            let chain = format!("{e:#}");
+            assert!(
+                chain.contains("Broken pipe") || chain.contains("Connection reset"),
+                "{chain}"
+            );
+        }
+    }
     let (status, text) = query(union(3_000)).await?;
     assert_eq!((status, error(&text)), (400, "query_too_deep".into()));
     healthy("the wide UNION").await?;

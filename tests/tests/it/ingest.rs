@@ -60,31 +60,6 @@ fn pull(rows: &[Summary], rejected: Vec<Rejected>, cursor: &str) -> Pull {
 }
 
 /// Connector c1's quarantine entries as (location, reason), sorted.
-/// Runs an ingestion test on SQLite, and on PostgreSQL under `WELFARE_TEST_POSTGRES=1` (reported as
-/// skipped otherwise): `ingest::NAME::sqlite`, `ingest::NAME::postgres`.
-macro_rules! on_both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() -> anyhow::Result<()> {
-                super::$name(welfare_tests::TestBackend::Sqlite).await
-            }
-
-            #[tokio::test]
-            async fn postgres() -> anyhow::Result<()> {
-                if !welfare_tests::run_postgres_half(concat!(
-                    "ingest::",
-                    stringify!($name),
-                    "::postgres"
-                )) {
-                    return Ok(());
-                }
-                super::$name(welfare_tests::TestBackend::Postgres).await
-            }
-        }
-    };
-}
-
 async fn quarantined(db: &TestDb) -> anyhow::Result<Vec<(String, String)>> {
     let mut q: Vec<(String, String)> = db
         .store

@@ -2,6 +2,28 @@
 //! through the router, the connector kinds against the fund-system simulator (with the compliance
 //! test on every kind), and the real `welfare-hub` binary.
 
+/// Runs a test on SQLite, and on PostgreSQL under `WELFARE_TEST_POSTGRES=1` (reported as skipped
+/// otherwise): `MODULE::NAME::sqlite`, `MODULE::NAME::postgres`. Defined before the modules so that
+/// each of them can use it.
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() -> anyhow::Result<()> {
+                super::$name(welfare_tests::TestBackend::Sqlite).await
+            }
+
+            #[tokio::test]
+            async fn postgres() -> anyhow::Result<()> {
+                if !welfare_tests::run_postgres_half(concat!(module_path!(), "::postgres")) {
+                    return Ok(());
+                }
+                super::$name(welfare_tests::TestBackend::Postgres).await
+            }
+        }
+    };
+}
+
 mod access;
 mod analytics;
 mod api;

@@ -7,23 +7,8 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use welfare_model::{FundId, Money, Period, Summary};
 
-use crate::analytics::{Reply, TOKEN, hub, send_with};
-
-async fn call(
-    state: &welfare_hub::api::AppState,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<serde_json::Value>,
-) -> Reply {
-    let bearer = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(b) = bearer.as_deref() {
-        headers.push(("authorization", b));
-    }
-    let body = body.map(|b| b.to_string());
-    send_with(state, method, uri, &headers, body.as_deref()).await
-}
+use crate::access::call;
+use crate::analytics::{TOKEN, hub};
 
 #[tokio::test]
 async fn a_network_across_two_provinces_adds_up_to_its_funds_at_every_level() -> anyhow::Result<()>

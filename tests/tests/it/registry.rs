@@ -15,29 +15,6 @@ use welfare_model::fund::Fund;
 use welfare_model::{AreaCode, FundId, FundKind, Level};
 use welfare_tests::{TestBackend, TestDb, bundle, hub_binary};
 
-macro_rules! on_both_backends {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() -> anyhow::Result<()> {
-                super::$name(welfare_tests::TestBackend::Sqlite).await
-            }
-
-            #[tokio::test]
-            async fn postgres() -> anyhow::Result<()> {
-                if !welfare_tests::run_postgres_half(concat!(
-                    "registry::",
-                    stringify!($name),
-                    "::postgres"
-                )) {
-                    return Ok(());
-                }
-                super::$name(welfare_tests::TestBackend::Postgres).await
-            }
-        }
-    };
-}
-
 /// The first `n` tambons of a province, in bundle order.
 fn tambons(province: &str, n: usize) -> Vec<&'static welfare_geo::bundle::Area> {
     bundle()
