@@ -237,9 +237,8 @@ pub async fn issue_token(
         }
         _ => {}
     }
-    if !provinces.is_empty() {
-        let areas = store.area_codes().await?;
-        if let Some(p) = provinces.iter().find(|p| !areas.contains_key(p.as_str())) {
+    for p in &provinces {
+        if !store.area_exists(p).await? {
             return Err(invalid(format!("province {p} is not in the geography")));
         }
     }
@@ -248,9 +247,7 @@ pub async fn issue_token(
     {
         return Err(invalid(format!("fund {fund:?} is not registered")));
     }
-    let today = chrono::Utc::now()
-        .with_timezone(&welfare_model::period::bangkok())
-        .date_naive();
+    let today = today_in_bangkok();
     if let Some(expires) = wanted.expires
         && expires < today
     {
@@ -316,9 +313,7 @@ pub async fn authenticate(
     if token.revoked_at.is_some() {
         return Ok(Err(Denied::Revoked));
     }
-    let today = chrono::Utc::now()
-        .with_timezone(&welfare_model::period::bangkok())
-        .date_naive();
+    let today = today_in_bangkok();
     if let Some(expires) = token.expires_on
         && expires < today
     {
@@ -346,6 +341,13 @@ pub async fn authenticate(
             .transpose()
             .map_err(|e| crate::store::StoreError::Corrupt(format!("token fund: {e}")))?,
     }))
+}
+
+/// Today in Bangkok: a token's expiry day is a Bangkok day.
+fn today_in_bangkok() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&welfare_model::period::bangkok())
+        .date_naive()
 }
 
 /// Compares two secrets in time independent of where they differ.

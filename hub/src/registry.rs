@@ -2,7 +2,7 @@
 //! and against what is registered, then written in one transaction with an audit of every change.
 //! The command line and the API share it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use welfare_connectors::registry::{Problems, Registry, RegistryError, RegistryField};
 use welfare_model::fund::{Fund, check_fund};
@@ -33,12 +33,13 @@ pub enum RegistryRefusal {
     Store(#[from] StoreError),
 }
 
-/// The problem with `fund`'s area, if the geography does not have it at the level its kind needs.
-pub fn area_problem(fund: &Fund, areas: &HashMap<String, String>) -> Option<String> {
+/// The problem with `fund`'s registration: its area at the wrong level for its kind, or (`known`
+/// false) not in the geography.
+pub fn area_problem(fund: &Fund, known: bool) -> Option<String> {
     if let Err(e) = check_fund(fund) {
         return Some(e);
     }
-    (!areas.contains_key(fund.area.as_str())).then(|| {
+    (!known).then(|| {
         format!(
             "{} {} is not in the geography: check the code (DOPA), never padded or guessed",
             fund.area.level().as_str().replace("subdistrict", "tambon"),
@@ -108,7 +109,7 @@ pub async fn plan_import(
     let mut plan = RegistryPlan::default();
     let mut moved = BTreeSet::new();
     for line in &registry.lines {
-        if let Some(problem) = area_problem(&line.fund, &areas) {
+        if let Some(problem) = area_problem(&line.fund, areas.contains(line.fund.area.as_str())) {
             problems.push(format!("{}: {problem}", line.area_location));
             continue;
         }
@@ -173,8 +174,8 @@ pub async fn plan_one(
     before: Option<Fund>,
     after: Fund,
 ) -> Result<RegistryPlan, RegistryRefusal> {
-    let areas = store.area_codes().await?;
-    if let Some(problem) = area_problem(&after, &areas) {
+    let known = store.area_exists(after.area.as_str()).await?;
+    if let Some(problem) = area_problem(&after, known) {
         return Err(RegistryError::one(problem).into());
     }
     let mut plan = RegistryPlan::default();

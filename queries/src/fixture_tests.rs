@@ -19,7 +19,7 @@ use crate::sql::{Range, Rollup};
 use crate::tables::{AreaRow, FundRow, SummaryRow, TablesBuilder};
 use crate::{IndicatorQuery, Policy, RiskThresholds, SandboxLimits, Snapshot};
 
-fn p(text: &str) -> Period {
+pub(crate) fn p(text: &str) -> Period {
     Period::parse(text).unwrap()
 }
 
@@ -27,7 +27,7 @@ fn baht(text: &str) -> Money {
     Money::parse(text).unwrap()
 }
 
-fn area(code: &str, parent: Option<&str>) -> AreaRow {
+pub(crate) fn area(code: &str, parent: Option<&str>) -> AreaRow {
     AreaRow {
         code: code.into(),
         parent_code: parent.map(Into::into),

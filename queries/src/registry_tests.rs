@@ -11,25 +11,13 @@
 
 use chrono::{TimeZone, Utc};
 use rust_decimal::Decimal;
-use welfare_model::{AreaCode, AreaRef, FundId, Level, Period, Summary};
+use welfare_model::{AreaCode, AreaRef, FundId, Level, Summary};
 
+use crate::fixture_tests::{area, p};
 use crate::indicators::{self, AreaIndicators, AreaState};
 use crate::sql::{Range, Rollup};
-use crate::tables::{AreaRow, FundRow, SummaryRow, TablesBuilder};
+use crate::tables::{FundRow, SummaryRow, TablesBuilder};
 use crate::{IndicatorQuery, Policy, RiskThresholds, SandboxLimits, Snapshot};
-
-fn p(text: &str) -> Period {
-    Period::parse(text).unwrap()
-}
-
-fn area(code: &str, parent: Option<&str>) -> AreaRow {
-    AreaRow {
-        code: code.into(),
-        parent_code: parent.map(Into::into),
-        name_th: format!("พื้นที่ {code}"),
-        name_en: format!("Area {code}"),
-    }
-}
 
 fn fund(id: &str, kind: &str, area: &str, closed: Option<&str>) -> FundRow {
     FundRow {

@@ -27,8 +27,8 @@ use welfare_model::{AreaCode, AreaRef, FundId};
 use super::error::{ApiError, ErrorBody};
 use super::openapi::rows_schema;
 use super::params::{
-    Format, Month, format_of, json_body, parse_query, resolve_network, resolve_range,
-    resolve_within,
+    Format, Month, format_of, json_body, optional_text, parse_query, resolve_network,
+    resolve_range, resolve_within,
 };
 use super::{AppState, cached, envelope, json_bytes, output_answer, require_scope};
 use crate::access::{Caller, Role};
@@ -216,7 +216,11 @@ async fn fund(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let caller = state.require(&headers, Role::Viewer).await?;
-    if let Some(registered) = state.store.fund_registration(&id).await? {
+    // Only a caller limited to provinces needs the fund's area; a national reader's cached answer
+    // costs no store read.
+    if caller.read_scope().is_some()
+        && let Some(registered) = state.store.fund_registration(&id).await?
+    {
         require_read(&caller, &registered.area)?;
     }
     let q: FundParams = parse_query(raw)?;
@@ -381,11 +385,6 @@ fn area_of(text: &str) -> Result<AreaCode, ApiError> {
     AreaCode::parse(text).map_err(|e| ApiError::unprocessable(format!("area: {e}")))
 }
 
-/// Trims a name; an empty one is none.
-fn name(text: Option<String>) -> Option<String> {
-    text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
-}
-
 /// Registers a fund.
 #[utoipa::path(
     post,
@@ -412,10 +411,10 @@ async fn register_fund(
     let fund = Fund {
         id: FundId::parse(&wanted.id).map_err(|e| ApiError::unprocessable(format!("id: {e}")))?,
         name_th: wanted.name_th.trim().to_string(),
-        name_en: name(wanted.name_en),
+        name_en: optional_text(wanted.name_en),
         kind: kind_of(wanted.kind.as_deref())?.unwrap_or_default(),
         area: area_of(&wanted.area)?,
-        municipality: name(wanted.municipality),
+        municipality: optional_text(wanted.municipality),
         registered_on: wanted.registered_on,
         closed_on: wanted.closed_on,
     };
@@ -474,7 +473,7 @@ async fn change_fund(
         after.name_th = n.trim().to_string();
     }
     if let Some(n) = changes.name_en {
-        after.name_en = name(n);
+        after.name_en = optional_text(n);
     }
     if let Some(k) = kind_of(changes.kind.as_deref())? {
         after.kind = k;
@@ -484,7 +483,7 @@ async fn change_fund(
         require_scope(&caller, &after.area)?;
     }
     if let Some(m) = changes.municipality {
-        after.municipality = name(m);
+        after.municipality = optional_text(m);
     }
     if let Some(d) = changes.registered_on {
         after.registered_on = d;

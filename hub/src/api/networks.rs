@@ -17,7 +17,7 @@ use welfare_model::{FundId, Network, NetworkId};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::params::{NoQuery, json_body, parse_query};
+use super::params::{NoQuery, json_body, optional_text, parse_query};
 use crate::access::{Caller, Role};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -252,7 +252,7 @@ async fn change_network(
         after.name_th = name_of(&name)?;
     }
     if let Some(name) = changes.name_en {
-        after.name_en = Some(name.trim().to_string()).filter(|n| !n.is_empty());
+        after.name_en = optional_text(Some(name));
     }
     if let Some(funds) = changes.funds {
         after.funds = fund_ids(&funds)?;

@@ -15,6 +15,11 @@ use welfare_queries::maps::MapIndicator;
 
 /// Parses the query string into `T`, whose `deny_unknown_fields` turns a misspelt parameter into a 400
 /// that names it.
+/// An optional text field of a request body, trimmed; an empty one is none.
+pub fn optional_text(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+}
+
 /// A JSON request body, or a 400 saying what to send (`shape`) and what is wrong with it.
 pub fn json_body<T: DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {

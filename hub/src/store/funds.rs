@@ -1,6 +1,6 @@
 //! Funds: the registry operators own, and the reference data ingestion checks a fund's rows against.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -228,14 +228,12 @@ impl Store {
         rows.iter().map(decode_fund).collect()
     }
 
-    /// Every area code of the geography (provinces, districts, tambons) with its Thai name.
-    pub async fn area_codes(&self) -> Result<HashMap<String, String>, StoreError> {
-        let rows = sqlx::query("SELECT code, name_th FROM areas")
+    /// Every area code of the geography (provinces, districts, tambons).
+    pub async fn area_codes(&self) -> Result<HashSet<String>, StoreError> {
+        let rows = sqlx::query("SELECT code FROM areas")
             .fetch_all(&self.pool)
             .await?;
-        rows.into_iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
+        rows.into_iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
     /// Every fund with its area's population, for validation.
