@@ -64,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
             schedule: None,
             timeout_secs: 600,
             max_attempts: 1,
+            provinces: Vec::new(),
             source: SourceConfig::HttpJson(fund_config(addr, f.fund.id.as_str())),
         })
         .collect();

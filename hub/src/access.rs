@@ -118,6 +118,29 @@ impl Caller {
         }
     }
 
+    /// Whether the caller may manage a thing serving `provinces` (a connector): an admin any, a
+    /// province editor one whose provinces are all its own (a national one, serving none, is an
+    /// admin's).
+    pub fn may_manage(&self, provinces: &[String]) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::ProvinceEditor => {
+                !provinces.is_empty() && provinces.iter().all(|p| self.provinces.contains(p))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the caller may read the fund-level detail of a thing serving `provinces` (a
+    /// connector's runs and quarantine): a viewer or an admin any, an editor those it manages.
+    pub fn may_read(&self, provinces: &[String]) -> bool {
+        match self.role {
+            Role::Viewer | Role::Admin => true,
+            Role::ProvinceEditor => self.may_manage(provinces),
+            _ => false,
+        }
+    }
+
     /// The provinces a read is limited to: `None` for every province (an admin or a viewer, whose
     /// reading is national), else the editor's.
     pub fn read_scope(&self) -> Option<&[String]> {

@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use welfare_connectors::{Connector, Secret};
+use welfare_connectors::Secret;
 
 use crate::analytics::{Analytics, AnalyticsError};
 use crate::api::AppState;
 use crate::config::Config;
 use crate::ingest::{ConnectorEntry, Ingestor, validate_entries};
+use crate::live::{ConnectorSet, Live, LiveConnectors, build_stored};
 use crate::scheduler::{Clock, IngestRunner, Scheduler};
-use crate::store::{Store, StoreError};
+use crate::store::{Origin, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -31,14 +32,16 @@ pub struct Pipeline {
     pub store: Store,
     pub ingestor: Arc<Ingestor>,
     pub scheduler: Scheduler,
-    pub entries: Arc<Vec<ConnectorEntry>>,
-    pub connectors: Vec<(ConnectorEntry, Arc<dyn Connector>)>,
+    /// The connectors: the configuration's beside those made over the API, changed live.
+    pub live: LiveConnectors,
 }
 
 impl Pipeline {
-    /// Builds every configured connector (plus `extra`, e.g. the demo's), records them in the store,
-    /// marks runs a previous process left unfinished as failed, and prepares the scheduler. A connector
-    /// that cannot be built (a missing secret, a bad mapping) stops start-up with its id and reason.
+    /// Builds every configured connector (plus `extra`, e.g. the demo's) and every connector made
+    /// over the API and kept in the store, records the configured ones in the store, marks runs a
+    /// previous process left unfinished as failed, and prepares the scheduler. A configured connector
+    /// that cannot be built (a missing secret, a bad mapping) stops start-up with its id and reason; a
+    /// stored one is listed and its runs fail with the reason.
     pub async fn open(
         config: &Config,
         store: Store,
@@ -53,7 +56,11 @@ impl Pipeline {
                 id: e.id.clone(),
                 message: err.to_string(),
             })?;
-            connectors.push((e.clone(), connector));
+            connectors.push(Live {
+                entry: e.clone(),
+                origin: Origin::Configuration,
+                connector,
+            });
         }
         store
             .sync_connectors(
@@ -62,7 +69,22 @@ impl Pipeline {
                     .map(ConnectorEntry::record)
                     .collect::<Vec<_>>(),
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid(m) => HubError::Config(m),
+                other => HubError::Store(other),
+            })?;
+        for record in store.api_connectors().await? {
+            match ConnectorEntry::from_record(&record) {
+                Ok(entry) => {
+                    entries.push(entry.clone());
+                    connectors.push(build_stored(entry));
+                }
+                Err(e) => {
+                    tracing::warn!(connector = %record.id, error = %e, "a stored connector cannot be read; it is not run");
+                }
+            }
+        }
         let interrupted = store.fail_interrupted_runs().await?;
         if interrupted > 0 {
             tracing::warn!(
@@ -71,16 +93,20 @@ impl Pipeline {
             );
         }
         let ingestor = Arc::new(Ingestor::new(store.clone(), config.validation.clone()).await?);
-        let runner = Arc::new(IngestRunner::new(ingestor.clone(), connectors.clone()));
+        let set = ConnectorSet::new(connectors);
+        let runner = Arc::new(IngestRunner::new(ingestor.clone(), set.clone()));
         let scheduler =
             Scheduler::new(runner, &entries, config.scheduler.clone(), Clock::default())
                 .map_err(HubError::Config)?;
         Ok(Pipeline {
+            live: LiveConnectors {
+                store: store.clone(),
+                set,
+                scheduler: Some(scheduler.clone()),
+            },
             store,
             ingestor,
             scheduler,
-            entries: Arc::new(entries),
-            connectors,
         })
     }
 }
@@ -92,8 +118,7 @@ pub struct Hub {
     pub store: Store,
     pub ingestor: Arc<Ingestor>,
     pub scheduler: Scheduler,
-    pub entries: Arc<Vec<ConnectorEntry>>,
-    pub connectors: Vec<(ConnectorEntry, Arc<dyn Connector>)>,
+    pub live: LiveConnectors,
     pub token: Option<Secret>,
     pub analytics: Arc<Analytics>,
     pub maps: Arc<crate::maps::Maps>,
@@ -112,8 +137,7 @@ impl Hub {
             store,
             ingestor,
             scheduler,
-            entries,
-            connectors,
+            live,
         } = Pipeline::open(config, store, extra).await?;
         let analytics = Analytics::open(
             store.clone(),
@@ -139,8 +163,7 @@ impl Hub {
             store,
             ingestor,
             scheduler,
-            entries,
-            connectors,
+            live,
             token,
             analytics,
         })
@@ -150,7 +173,7 @@ impl Hub {
         AppState {
             store: self.store.clone(),
             scheduler: Some(self.scheduler.clone()),
-            connectors: self.entries.clone(),
+            connectors: self.live.set.clone(),
             token: self.token.clone(),
             analytics: Some(self.analytics.clone()),
             maps: Some(self.maps.clone()),

@@ -61,7 +61,8 @@ pub struct DemoReport {
     pub elapsed: Duration,
 }
 
-fn entry(id: String, source: SourceConfig) -> ConnectorEntry {
+/// A demo connector serving `province` (its funds all lie there).
+fn entry(id: String, province: String, source: SourceConfig) -> ConnectorEntry {
     ConnectorEntry {
         id,
         name: None,
@@ -69,6 +70,7 @@ fn entry(id: String, source: SourceConfig) -> ConnectorEntry {
         schedule: None,
         timeout_secs: 600,
         max_attempts: 4,
+        provinces: vec![province],
         source,
     }
 }
@@ -135,6 +137,7 @@ pub async fn prepare(
         let location = path.canonicalize().unwrap_or(path).display().to_string();
         entries.push(entry(
             format!("reports-{district}"),
+            FILE_PROVINCE.to_string(),
             SourceConfig::File(FileConfig::new(location)),
         ));
     }
@@ -162,6 +165,7 @@ pub async fn prepare(
         .map_err(|e| sources_error(format!("bookkeeping database: {e}")))?;
     entries.push(entry(
         "bookkeeping-50".into(),
+        SQL_PROVINCE.to_string(),
         SourceConfig::Sql(bookkeeping::connector_config(&db_url)),
     ));
 
@@ -177,6 +181,7 @@ pub async fn prepare(
         let id = plan.fund.id.as_str();
         entries.push(entry(
             format!("api-{id}"),
+            province,
             SourceConfig::HttpJson(welfare_simulator::api::fund_config(addr, id)),
         ));
     }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod geography;
 pub mod ingest;
+pub mod live;
 pub mod logging;
 pub mod maps;
 pub mod registry;

@@ -6,20 +6,20 @@
 //! succeeded and, if not, whether the failure is transient. Time comes from tokio's clock through
 //! [`Clock`], so tests can pause it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, watch};
-use tokio::task::{JoinHandle, JoinSet};
-use welfare_connectors::Connector;
+use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 use welfare_connectors::mapping::bangkok;
 
 use crate::ingest::{ConnectorEntry, Ingestor, RunResult};
+use crate::live::ConnectorSet;
 use crate::store::{RunCounts, RunStatus, StoreError, parse_timestamp};
 
 /// Scheduler settings from configuration.
@@ -133,24 +133,18 @@ pub trait Runner: Send + Sync + 'static {
     async fn last_success(&self, connector_id: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
 }
 
-/// The real runner: connectors built from configuration, run by an [`Ingestor`].
+/// The real runner: the hub's live connectors, run by an [`Ingestor`].
 #[derive(Debug)]
 pub struct IngestRunner {
     pub ingestor: Arc<Ingestor>,
-    connectors: BTreeMap<String, (ConnectorEntry, Arc<dyn Connector>)>,
+    connectors: ConnectorSet,
 }
 
 impl IngestRunner {
-    pub fn new(
-        ingestor: Arc<Ingestor>,
-        connectors: impl IntoIterator<Item = (ConnectorEntry, Arc<dyn Connector>)>,
-    ) -> Self {
+    pub fn new(ingestor: Arc<Ingestor>, connectors: ConnectorSet) -> Self {
         IngestRunner {
             ingestor,
-            connectors: connectors
-                .into_iter()
-                .map(|(e, c)| (e.id.clone(), (e, c)))
-                .collect(),
+            connectors,
         }
     }
 }
@@ -158,11 +152,13 @@ impl IngestRunner {
 #[async_trait]
 impl Runner for IngestRunner {
     async fn run(&self, connector_id: &str, trigger: &str) -> Result<RunResult, StoreError> {
-        let (entry, connector) = self
+        let live = self
             .connectors
             .get(connector_id)
             .ok_or_else(|| StoreError::Invalid(format!("no connector {connector_id}")))?;
-        self.ingestor.run(entry, connector.as_ref(), trigger).await
+        self.ingestor
+            .run(&live.entry, live.connector.as_ref(), trigger)
+            .await
     }
 
     async fn last_success(&self, connector_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -197,8 +193,12 @@ struct Inner {
     config: SchedulerConfig,
     clock: Clock,
     permits: Semaphore,
-    connectors: BTreeMap<String, Scheduled>,
+    /// The connectors scheduled; changed live ([`Scheduler::upsert`], [`Scheduler::remove`]).
+    connectors: RwLock<BTreeMap<String, Scheduled>>,
     running: Mutex<HashSet<String>>,
+    /// Once started: the shutdown signal, and each enabled connector's schedule loop.
+    started: Mutex<Option<watch::Receiver<bool>>>,
+    loops: Mutex<HashMap<String, AbortHandle>>,
 }
 
 /// The scheduler. Cheap to clone; all clones drive the same connectors.
@@ -210,7 +210,7 @@ pub struct Scheduler {
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scheduler")
-            .field("connectors", &self.inner.connectors.len())
+            .field("connectors", &self.connectors().len())
             .field("config", &self.inner.config)
             .finish()
     }
@@ -224,33 +224,81 @@ impl Scheduler {
         config: SchedulerConfig,
         clock: Clock,
     ) -> Result<Self, String> {
-        let default = parse_schedule(&config.default_schedule)?;
-        let mut connectors = BTreeMap::new();
-        for e in entries {
-            let schedule = match &e.schedule {
-                Some(s) => parse_schedule(s).map_err(|m| format!("connector {}: {m}", e.id))?,
-                None => default.clone(),
-            };
-            connectors.insert(
-                e.id.clone(),
-                Scheduled {
-                    id: e.id.clone(),
-                    schedule,
-                    max_attempts: e.max_attempts,
-                    enabled: e.enabled,
-                },
-            );
-        }
-        Ok(Scheduler {
+        let scheduler = Scheduler {
             inner: Arc::new(Inner {
                 runner,
                 permits: Semaphore::new(config.concurrency.max(1)),
                 config,
                 clock,
-                connectors,
+                connectors: RwLock::new(BTreeMap::new()),
                 running: Mutex::new(HashSet::new()),
+                started: Mutex::new(None),
+                loops: Mutex::new(HashMap::new()),
             }),
+        };
+        for e in entries {
+            let scheduled = scheduler.scheduled(e)?;
+            scheduler.write().insert(e.id.clone(), scheduled);
+        }
+        Ok(scheduler)
+    }
+
+    fn scheduled(&self, e: &ConnectorEntry) -> Result<Scheduled, String> {
+        let schedule = match &e.schedule {
+            Some(s) => parse_schedule(s).map_err(|m| format!("connector {}: {m}", e.id))?,
+            None => parse_schedule(&self.inner.config.default_schedule)?,
+        };
+        Ok(Scheduled {
+            id: e.id.clone(),
+            schedule,
+            max_attempts: e.max_attempts,
+            enabled: e.enabled,
         })
+    }
+
+    fn connectors(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Scheduled>> {
+        self.inner.connectors.read().expect("scheduler lock")
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Scheduled>> {
+        self.inner.connectors.write().expect("scheduler lock")
+    }
+
+    fn get(&self, id: &str) -> Option<Scheduled> {
+        self.connectors().get(id).cloned()
+    }
+
+    /// Schedules a new connector, or a connector's new definition, now: its schedule loop (if the
+    /// scheduler is running) restarts with the new schedule, without a catch-up run. A run in
+    /// progress finishes.
+    pub fn upsert(&self, entry: &ConnectorEntry) -> Result<(), String> {
+        let scheduled = self.scheduled(entry)?;
+        self.write().insert(entry.id.clone(), scheduled.clone());
+        self.stop_loop(&entry.id);
+        let shutdown = self.inner.started.lock().expect("lock").clone();
+        if let Some(shutdown) = shutdown
+            && scheduled.enabled
+        {
+            let handle = self.spawn_loop(scheduled, shutdown, false);
+            self.inner
+                .loops
+                .lock()
+                .expect("lock")
+                .insert(entry.id.clone(), handle.abort_handle());
+        }
+        Ok(())
+    }
+
+    /// Unschedules a connector now; a run in progress finishes.
+    pub fn remove(&self, id: &str) {
+        self.write().remove(id);
+        self.stop_loop(id);
+    }
+
+    fn stop_loop(&self, id: &str) {
+        if let Some(handle) = self.inner.loops.lock().expect("lock").remove(id) {
+            handle.abort();
+        }
     }
 
     /// The fixed start offset of a connector within the jitter window.
@@ -261,7 +309,7 @@ impl Scheduler {
 
     /// The next scheduled start of a connector after `after`, jitter included.
     pub fn next_run_after(&self, id: &str, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let c = self.inner.connectors.get(id)?;
+        let c = self.get(id)?;
         let offset = self.offset(id);
         let local = (after - offset).with_timezone(&bangkok());
         c.schedule
@@ -290,7 +338,7 @@ impl Scheduler {
     }
 
     pub fn knows(&self, id: &str) -> bool {
-        self.inner.connectors.contains_key(id)
+        self.connectors().contains_key(id)
     }
 
     /// Runs a connector now (with retries) in the background, unless it is already running.
@@ -340,7 +388,7 @@ impl Scheduler {
     /// Runs a connector until it succeeds, fails permanently or uses its attempts, waiting a capped,
     /// jittered, growing delay between attempts. Each attempt is a run in the history.
     pub async fn run_with_retries(&self, id: &str, trigger: &str) -> Vec<RunResult> {
-        let Some(c) = self.inner.connectors.get(id) else {
+        let Some(c) = self.get(id) else {
             return Vec::new();
         };
         let mut results = Vec::new();
@@ -391,35 +439,64 @@ impl Scheduler {
     }
 
     /// Starts one task per enabled connector that runs it on its schedule (after a catch-up run if
-    /// one was missed), until `shutdown` turns true.
+    /// one was missed), until `shutdown` turns true. Connectors scheduled later ([`Scheduler::upsert`])
+    /// get their task then.
     pub fn start(&self, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-        self.inner
-            .connectors
+        *self.inner.started.lock().expect("lock") = Some(shutdown.clone());
+        let enabled: Vec<Scheduled> = self
+            .connectors()
             .values()
             .filter(|c| c.enabled)
+            .cloned()
+            .collect();
+        enabled
+            .into_iter()
             .map(|c| {
-                let this = self.clone();
-                let c = c.clone();
-                let mut shutdown = shutdown.clone();
-                tokio::spawn(async move {
-                    if this.inner.config.catch_up && this.missed(&c).await {
-                        this.scheduled_run(&c.id, "catch-up").await;
-                    }
-                    loop {
-                        let now = this.inner.clock.now();
-                        let Some(next) = this.next_run_after(&c.id, now) else {
-                            break;
-                        };
-                        let at = this.inner.clock.instant_at(next);
-                        tokio::select! {
-                            () = tokio::time::sleep_until(at) => {}
-                            _ = shutdown.wait_for(|stop| *stop) => break,
-                        }
-                        this.scheduled_run(&c.id, "schedule").await;
-                    }
-                })
+                let id = c.id.clone();
+                let handle = self.spawn_loop(c, shutdown.clone(), true);
+                self.inner
+                    .loops
+                    .lock()
+                    .expect("lock")
+                    .insert(id, handle.abort_handle());
+                handle
             })
             .collect()
+    }
+
+    /// A connector's schedule loop. Each run is a task of its own, so that stopping the loop (the
+    /// connector changed or was removed) never cuts a run short.
+    fn spawn_loop(
+        &self,
+        c: Scheduled,
+        mut shutdown: watch::Receiver<bool>,
+        catch_up: bool,
+    ) -> JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if catch_up && this.inner.config.catch_up && this.missed(&c).await {
+                this.detached_run(&c.id, "catch-up").await;
+            }
+            loop {
+                let now = this.inner.clock.now();
+                let Some(next) = this.next_run_after(&c.id, now) else {
+                    break;
+                };
+                let at = this.inner.clock.instant_at(next);
+                tokio::select! {
+                    () = tokio::time::sleep_until(at) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => break,
+                }
+                this.detached_run(&c.id, "schedule").await;
+            }
+        })
+    }
+
+    /// A scheduled run in a task of its own, awaited.
+    async fn detached_run(&self, id: &str, trigger: &'static str) {
+        let this = self.clone();
+        let id = id.to_string();
+        let _ = tokio::spawn(async move { this.scheduled_run(&id, trigger).await }).await;
     }
 
     async fn scheduled_run(&self, id: &str, trigger: &str) {
@@ -475,6 +552,7 @@ mod tests {
             schedule: schedule.map(String::from),
             timeout_secs: 60,
             max_attempts: attempts,
+            provinces: Vec::new(),
             source,
         }
     }

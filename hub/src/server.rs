@@ -47,6 +47,12 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         .as_ref()
         .map(|s| s.start(shutdown.clone()))
         .unwrap_or_default();
+    // Connectors made, changed or removed in the store by another process (the command line).
+    let reconciler = state.scheduler.is_some().then(|| {
+        state
+            .live()
+            .spawn_reconciler(RECONCILE_EVERY, shutdown.clone())
+    });
     let refresher = state
         .analytics
         .as_ref()
@@ -65,13 +71,21 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     let store = state.store.clone();
     serve_http(listener, router(state), shutdown_signal()).await;
     let _ = stop.send(true);
-    for task in schedules.into_iter().chain(refresher).chain(warm_maps) {
+    for task in schedules
+        .into_iter()
+        .chain(reconciler)
+        .chain(refresher)
+        .chain(warm_maps)
+    {
         task.abort();
     }
     tracing::info!("shut down; closing the store");
     store.close().await;
     Ok(())
 }
+
+/// How often a serving hub looks for connectors changed in the store by another process.
+pub const RECONCILE_EVERY: Duration = Duration::from_secs(30);
 
 /// How long a client may take to send a whole request head, and how long an idle keep-alive
 /// connection stays open.

@@ -11,11 +11,14 @@
 //   FAKE_FAIL=district  makes /api/v1/maps/district.geojson answer a 500 JSON error (to see the error box).
 //
 // Routes: GET /api/v1/maps/{province|district|subdistrict}.geojson, GET /api/v1/legend,
-//         GET /api/v1/indicators (json|csv), and static files from ../dist.
+//         GET /api/v1/indicators (json|csv), the operator's page's routes (see fake-operator.mjs:
+//         tokens dev-editor, dev-admin, …), and static files from ../dist (/operator is
+//         operator.html), with the hub's Content-Security-Policy.
 import { createServer } from 'node:http';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeOperatorApi } from './fake-operator.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -267,16 +270,27 @@ const TYPES = {
   '.txt': 'text/plain; charset=utf-8', '.map': 'application/json',
 };
 
+// The hub's policy (hub/src/api/hygiene.rs), so a page that breaks it breaks here too.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
+  + "worker-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 function send(res, status, type, body) {
-  res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Snapshot-Version': '1' });
+  res.writeHead(status, {
+    'Content-Type': type, 'Cache-Control': 'no-store', 'X-Snapshot-Version': '1',
+    'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff',
+  });
   res.end(body);
 }
 const sendJson = (res, status, obj, type = 'application/json') => send(res, status, type, JSON.stringify(obj));
+
+const operatorRoute = makeOperatorApi({ tambons, provinces: readCsv('province.csv'), HttpError });
 
 const server = createServer((req, res) => {
   const url = new URL(req.url, 'http://localhost');
   const q = url.searchParams;
   try {
+    const answer = operatorRoute(req, url);
+    if (answer) return sendJson(res, answer[0], answer[1]);
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', req.method);
     let m;
     if ((m = /^\/api\/v1\/maps\/([a-z]+)\.geojson$/.exec(url.pathname))) {
@@ -296,7 +310,7 @@ const server = createServer((req, res) => {
     }
     if (url.pathname.startsWith('/api/')) throw new HttpError(404, 'not_found', `fake-api has no ${url.pathname}`);
     // static files
-    const rel = url.pathname === '/' ? '/index.html' : decodeURIComponent(url.pathname);
+    const rel = url.pathname === '/' ? '/index.html' : url.pathname === '/operator' ? '/operator.html' : decodeURIComponent(url.pathname);
     const file = normalize(join(DIST, rel));
     if (!file.startsWith(DIST + '/') || !existsSync(file) || !statSync(file).isFile()) throw new HttpError(404, 'not_found', rel);
     return send(res, 200, TYPES[extname(file)] || 'application/octet-stream', readFileSync(file));

@@ -5,6 +5,7 @@
 // For tests: window.__map is the MapLibre map; <body data-map-state="loading|ready|error"
 // data-level="province|district|subdistrict" data-feature-count="N" data-period="YYYY-MM">.
 import { Map as MapLibreMap, Popup, NavigationControl, setWorkerUrl } from 'maplibre-gl';
+import { h } from './dom.js';
 import { INDICATORS, STRINGS } from './i18n.js';
 
 // The worker's name carries a hash of its bytes (build.mjs defines it), so the hub can serve it
@@ -67,23 +68,6 @@ function fmtDec(n, digits = 2) {
   return n == null
     ? '—'
     : new Intl.NumberFormat(t('locale'), { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n);
-}
-
-// Tiny DOM builder (text is always set with textContent: names come from data).
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'style') el.style.cssText = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat()) {
-    if (c == null || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
 }
 
 // ---------- API ----------

@@ -150,6 +150,18 @@ impl From<crate::access::TokenRefusal> for ApiError {
     }
 }
 
+impl From<crate::live::ChangeRefused> for ApiError {
+    fn from(e: crate::live::ChangeRefused) -> Self {
+        use crate::live::ChangeRefused;
+        match e {
+            ChangeRefused::Invalid(m) => ApiError::unprocessable(m),
+            ChangeRefused::Conflict(m) => ApiError::conflict(m),
+            ChangeRefused::NotFound(id) => ApiError::not_found(format!("no connector {id}")),
+            ChangeRefused::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
         match &e {

@@ -27,7 +27,7 @@ use welfare_queries::{Output, QueryError, Snapshot};
 use crate::access::{self, Caller, Denied, Role};
 use crate::analytics::Analytics;
 use crate::answers::{self, Encoded};
-use crate::ingest::ConnectorEntry;
+use crate::live::{ConnectorSet, LiveConnectors};
 use crate::maps::Maps;
 use crate::scheduler::Scheduler;
 use crate::store::Store;
@@ -69,8 +69,8 @@ pub struct AppState {
     pub store: Store,
     /// Runs connectors; `None` when the hub serves without pulling.
     pub scheduler: Option<Scheduler>,
-    /// The connectors as configured.
-    pub connectors: Arc<Vec<ConnectorEntry>>,
+    /// The connectors this hub runs: the configuration's and those made over the API.
+    pub connectors: ConnectorSet,
     /// The hub's configured API token (`api.token_env`), an admin's; stored tokens work beside it.
     pub token: Option<Secret>,
     /// The analytics snapshot; `None` serves no indicators (answers 503).
@@ -87,11 +87,20 @@ impl AppState {
         AppState {
             store,
             scheduler: None,
-            connectors: Arc::new(Vec::new()),
+            connectors: ConnectorSet::default(),
             token: None,
             analytics: None,
             maps: None,
             web_dir: None,
+        }
+    }
+
+    /// Making, changing and removing this hub's connectors.
+    pub fn live(&self) -> LiveConnectors {
+        LiveConnectors {
+            store: self.store.clone(),
+            set: self.connectors.clone(),
+            scheduler: self.scheduler.clone(),
         }
     }
 

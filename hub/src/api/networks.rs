@@ -110,7 +110,7 @@ async fn networks(
     responses(
         (status = 200, description = "The network", body = NetworkView),
         (status = 401, description = "No token, or not a valid one: a network's funds need a viewer's", body = ErrorBody),
-        (status = 403, description = "The token's role does not read fund-level data", body = ErrorBody),
+        (status = 403, description = "The token's role does not read fund-level data, or an editor's and a fund lies outside its provinces", body = ErrorBody),
         (status = 404, description = "No such network", body = ErrorBody),
     ),
 )]
@@ -119,11 +119,15 @@ async fn network(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state.require(&headers, Role::Viewer).await?;
-    match state.store.network(&id).await? {
-        Some(n) => Ok(Json(serde_json::json!(n))),
-        None => Err(ApiError::not_found(format!("no network {id}"))),
+    let caller = state.require(&headers, Role::Viewer).await?;
+    let Some(network) = state.store.network(&id).await? else {
+        return Err(ApiError::not_found(format!("no network {id}")));
+    };
+    // A province editor reads the networks whose funds all lie in its provinces.
+    if caller.read_scope().is_some() {
+        check_funds(&state, &caller, &network.funds).await?;
     }
+    Ok(Json(serde_json::json!(network)))
 }
 
 /// The funds' ids checked as registered; 403 unless the caller may edit each one's area. Returns

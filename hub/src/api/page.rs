@@ -43,10 +43,7 @@ async fn embedded_file(request: Request) -> Response {
     if let Some(refused) = refuse_method(request.method()) {
         return refused;
     }
-    let name = match request.uri().path() {
-        "/" => "index.html",
-        path => path.trim_start_matches('/'),
-    };
+    let name = page_file(request.uri().path());
     let Some((name, bytes)) = embedded::FILES.iter().find(|(n, _)| *n == name) else {
         return ApiError::not_found("no such endpoint or file").into_response();
     };
@@ -62,7 +59,8 @@ async fn embedded_file(request: Request) -> Response {
         r
     };
     let h = response.headers_mut();
-    let policy = if *name == "index.html" {
+    // Pages name their hashed assets and are revalidated; the assets never change.
+    let policy = if name.ends_with(".html") {
         REVALIDATE
     } else {
         IMMUTABLE
@@ -72,6 +70,15 @@ async fn embedded_file(request: Request) -> Response {
         h.insert(header::ETAG, v);
     }
     response
+}
+
+/// The file a page path names: `/` is the map page, `/operator` the operator's page.
+fn page_file(path: &str) -> &str {
+    match path {
+        "/" => "index.html",
+        "/operator" => "operator.html",
+        path => path.trim_start_matches('/'),
+    }
 }
 
 /// A development directory: whatever `npm run build` last wrote, never cached by the browser.
@@ -96,6 +103,7 @@ fn dir_service(dir: &Path) -> axum::Router {
     }));
     axum::Router::new()
         .route_service("/", ServeFile::new(index))
+        .route_service("/operator", ServeFile::new(dir.join("operator.html")))
         .fallback_service(files)
         .layer(axum::middleware::from_fn(
             |request: Request, next: axum::middleware::Next| async move {

@@ -18,6 +18,47 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens))
         .routes(routes!(create_token))
         .routes(routes!(revoke_token))
+        .routes(routes!(me))
+}
+
+/// Who a token is: its name, role and scope (what a page shows after a token is entered).
+#[derive(serde::Serialize, ToSchema)]
+struct Me {
+    /// The token's name; `anonymous` without one.
+    name: String,
+    /// `anonymous`, `viewer`, `province-editor`, `fund-clerk` or `admin`.
+    role: String,
+    /// A province editor's provinces.
+    provinces: Vec<String>,
+    /// A fund clerk's fund.
+    fund: Option<String>,
+}
+
+/// The caller as the hub sees it: anonymous without a token, 401 for a wrong, revoked or expired
+/// one.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "tokens",
+    security((), ("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "A wrong, revoked, expired or malformed token", body = ErrorBody),
+    ),
+)]
+async fn me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Me>, ApiError> {
+    let _: NoQuery = parse_query(raw)?;
+    let caller = state.caller(&headers).await?;
+    Ok(Json(Me {
+        name: caller.name,
+        role: caller.role.as_str().to_string(),
+        provinces: caller.provinces,
+        fund: caller.fund.map(|f| f.to_string()),
+    }))
 }
 
 /// A token as listed: never its secret or hash.

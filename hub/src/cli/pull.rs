@@ -35,10 +35,12 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     // Only the store and the connectors: pulling needs no analytics snapshot and no map geometry.
     let hub = Pipeline::open(&config, store, Vec::new()).await?;
     let ids: Vec<String> = if args.all {
-        hub.entries
+        hub.live
+            .set
+            .all()
             .iter()
-            .filter(|e| e.enabled)
-            .map(|e| e.id.clone())
+            .filter(|l| l.entry.enabled)
+            .map(|l| l.entry.id.clone())
             .collect()
     } else {
         for id in &args.connector {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use welfare_connectors::{Connector, ConnectorError, SourceConfig};
 
 use crate::store::ConnectorRecord;
+pub use crate::store::Origin;
 
 pub use run::{ChangeSignal, Ingestor, RunResult};
 pub use validate::{Reference, ValidationRules};
@@ -49,6 +50,11 @@ pub struct ConnectorEntry {
     /// Attempts of one scheduled run when failures are transient.
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
+    /// The provinces (2-digit codes) whose funds this connector reports: a run stores rows only of
+    /// funds registered in them (others are quarantined), and a province editor manages the
+    /// connectors whose provinces are all its own. Empty: a national connector, an admin's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provinces: Vec<String>,
     #[serde(flatten)]
     pub source: SourceConfig,
 }
@@ -80,10 +86,25 @@ impl ConnectorEntry {
                 self.id
             ));
         }
+        let mut seen = std::collections::HashSet::new();
+        for p in &self.provinces {
+            crate::access::province_code(p).map_err(|e| format!("connector {}: {e}", self.id))?;
+            if !seen.insert(p) {
+                return Err(format!(
+                    "connector {}: province {p} is named twice",
+                    self.id
+                ));
+            }
+        }
+        if let Some(s) = &self.schedule {
+            crate::scheduler::parse_schedule(s)
+                .map_err(|m| format!("connector {}: {m}", self.id))?;
+        }
         Ok(())
     }
 
-    /// The record the store keeps of this connector.
+    /// The record the store keeps of this connector, as the configuration defines it (a connector
+    /// made over the API is the same record with `origin` [`Origin::Api`]).
     pub fn record(&self) -> ConnectorRecord {
         ConnectorRecord {
             id: self.id.clone(),
@@ -92,7 +113,33 @@ impl ConnectorEntry {
             schedule: self.schedule.clone(),
             enabled: self.enabled,
             cursor: None,
+            origin: Origin::Configuration,
+            name: self.name.clone(),
+            timeout_secs: self.timeout_secs,
+            max_attempts: self.max_attempts,
+            provinces: self.provinces.clone(),
         }
+    }
+
+    /// The definition a stored record holds (the inverse of [`ConnectorEntry::record`]).
+    pub fn from_record(record: &ConnectorRecord) -> Result<ConnectorEntry, String> {
+        let source: SourceConfig = serde_json::from_value(record.config.clone())
+            .map_err(|e| format!("connector {}: stored configuration: {e}", record.id))?;
+        Ok(ConnectorEntry {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            enabled: record.enabled,
+            schedule: record.schedule.clone(),
+            timeout_secs: record.timeout_secs,
+            max_attempts: record.max_attempts,
+            provinces: record.provinces.clone(),
+            source,
+        })
+    }
+
+    /// Whether a run may store a row of a fund registered to `area` (a tambon or a province code).
+    pub fn serves(&self, area: &str) -> bool {
+        self.provinces.is_empty() || self.provinces.iter().any(|p| area.starts_with(p.as_str()))
     }
 
     /// Builds the connector this entry configures.

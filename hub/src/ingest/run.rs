@@ -18,9 +18,11 @@ use welfare_model::{FundId, Period, Summary};
 use super::ConnectorEntry;
 use super::validate::{
     DeclaredTambon, Delivered, Reference, Refusal, ValidationRules, check_row, check_series,
-    earliest_months, months_before, split_duplicates,
+    earliest_months, months_before, served_by, split_duplicates,
 };
-use crate::store::{Accepted, QuarantineRow, RunCounts, RunEnd, RunStatus, Store, StoreError};
+use crate::store::{
+    Accepted, QuarantineRow, RegistryFingerprint, RunCounts, RunEnd, RunStatus, Store, StoreError,
+};
 
 /// How a run ended.
 #[derive(Debug, Clone, Serialize)]
@@ -154,17 +156,21 @@ pub struct Ingestor {
     store: Store,
     rules: ValidationRules,
     reference: RwLock<Arc<Reference>>,
+    /// The registry's fingerprint when `reference` was loaded.
+    registry_seen: std::sync::Mutex<Option<RegistryFingerprint>>,
     /// Signalled after every commit that stored or revised rows (the analytics snapshot listens).
     changed: Arc<ChangeSignal>,
 }
 
 impl Ingestor {
     pub async fn new(store: Store, rules: ValidationRules) -> Result<Self, StoreError> {
+        let seen = store.registry_fingerprint().await?;
         let reference = Reference::new(store.fund_references().await?);
         Ok(Ingestor {
             store,
             rules,
             reference: RwLock::new(Arc::new(reference)),
+            registry_seen: std::sync::Mutex::new(Some(seen)),
             changed: Arc::new(ChangeSignal::default()),
         })
     }
@@ -180,8 +186,22 @@ impl Ingestor {
 
     /// Reloads the registered funds (after funds are added).
     pub async fn refresh_reference(&self) -> Result<(), StoreError> {
+        let seen = self.store.registry_fingerprint().await?;
         let reference = Arc::new(Reference::new(self.store.fund_references().await?));
         *self.reference.write().expect("reference lock") = reference;
+        *self.registry_seen.lock().expect("registry lock") = Some(seen);
+        Ok(())
+    }
+
+    /// Reloads the registered funds when the registry changed since they were loaded (a fund
+    /// registered, changed or closed over the API or by `funds import` in another process), so a
+    /// run validates against the registry as it is now.
+    async fn refresh_if_registry_changed(&self) -> Result<(), StoreError> {
+        let now = self.store.registry_fingerprint().await?;
+        let seen = self.registry_seen.lock().expect("registry lock").clone();
+        if seen.as_ref() != Some(&now) {
+            self.refresh_reference().await?;
+        }
         Ok(())
     }
 
@@ -270,6 +290,7 @@ impl Ingestor {
         connector: &dyn Connector,
         run_id: i64,
     ) -> Result<Stored, RunError> {
+        self.refresh_if_registry_changed().await?;
         let since = self.store.connector_cursor(&entry.id).await?.map(Cursor);
         let pull = connector.pull(since.as_ref()).await?;
         let row_count = pull.row_count();
@@ -317,7 +338,7 @@ impl Ingestor {
                 period: None,
             })
             .collect();
-        let (accepted, refused) = self.validate(rows).await?;
+        let (accepted, refused) = self.validate(entry, rows).await?;
         quarantine.extend(refused.into_iter().map(quarantine_row));
         let mut answered = Accepted::default();
         let mut valid = Vec::with_capacity(accepted.len());
@@ -364,6 +385,7 @@ impl Ingestor {
     /// [`super::validate`] for the stages).
     async fn validate(
         &self,
+        entry: &ConnectorEntry,
         rows: Vec<Delivered>,
     ) -> Result<(Vec<Delivered>, Vec<Refusal>), StoreError> {
         let reference = self.reference();
@@ -375,7 +397,9 @@ impl Ingestor {
         let (unique, mut refused) = split_duplicates(rows);
         let mut passed = Vec::with_capacity(unique.len());
         for row in unique {
-            match check_row(&row.summary, &row.tambon, &reference, &self.rules, latest) {
+            let checked = check_row(&row.summary, &row.tambon, &reference, &self.rules, latest)
+                .and_then(|()| served_by(&row.summary, &reference, entry));
+            match checked {
                 Ok(()) => passed.push(row),
                 Err(reason) => refused.push(Refusal { row, reason }),
             }

@@ -315,6 +315,25 @@ fn plausible_members(
     }
 }
 
+/// Rule: a connector that serves provinces stores rows only of funds registered in them (a province
+/// network's connector cannot write another province's figures).
+pub fn served_by(
+    s: &Summary,
+    reference: &Reference,
+    entry: &super::ConnectorEntry,
+) -> Result<(), String> {
+    match reference.fund(s.fund_id.as_str()) {
+        Some(fund) if !entry.serves(&fund.tambon) => Err(format!(
+            "fund {} is registered in province {}, outside the provinces of connector {} ({})",
+            s.fund_id,
+            fund.tambon.get(..2).unwrap_or(&fund.tambon),
+            entry.id,
+            entry.provinces.join(", ")
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Checks one row by itself. `latest` is the latest month that can be reported.
 pub fn check_row(
     s: &Summary,

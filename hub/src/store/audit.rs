@@ -157,6 +157,33 @@ impl Store {
         Ok(())
     }
 
+    /// Records an action on a subject by a token (a run triggered): its detail as the value after.
+    pub async fn audit_change(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject: &str,
+        province: Option<String>,
+        detail: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        audit_changes(
+            &mut tx,
+            self.backend,
+            actor,
+            action,
+            &[Change {
+                subject: subject.to_string(),
+                province,
+                before: None,
+                after: Some(detail.clone()),
+            }],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The audit entries of a subject (`fund:F-1`), oldest first.
     pub async fn audit_of(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError> {
         self.audit_page(&AuditFilter {

@@ -38,6 +38,14 @@ pub struct FundReference {
     pub closed_on: Option<String>,
 }
 
+/// The registry's size and latest change: a different one means funds were registered, changed or
+/// closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryFingerprint {
+    pub funds: i64,
+    pub changed_at: Option<String>,
+}
+
 /// One fund's registration as a change makes it: what it was (none for a new fund) and what it is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FundChange {
@@ -159,6 +167,17 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// What tells whether the registry changed: its size and latest change.
+    pub async fn registry_fingerprint(&self) -> Result<RegistryFingerprint, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*), MAX(updated_at) FROM funds")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(RegistryFingerprint {
+            funds: row.try_get(0)?,
+            changed_at: row.try_get(1)?,
+        })
     }
 
     /// Number of registered funds.

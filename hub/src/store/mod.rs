@@ -30,8 +30,8 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use areas::{AreaListing, MapSource};
 pub use audit::{Actor, AuditEntry, AuditFilter};
-pub use connectors::ConnectorRecord;
-pub use funds::{FundChange, FundReference};
+pub use connectors::{ConnectorRecord, Origin};
+pub use funds::{FundChange, FundReference, RegistryFingerprint};
 pub use geography::GeographyImport;
 pub use quarantine::{Accepted, QuarantineRow, Quarantined, RAW_LIMIT, REASON_LIMIT, bounded};
 pub use runs::{Run, RunCounts, RunEnd, RunStatus};
@@ -65,6 +65,12 @@ const SQLITE_MIGRATIONS: &[MigrationFile] = &[
         "0003_fund_registry.sql",
         include_str!("../../migrations/sqlite/0003_fund_registry.sql"),
     ),
+    (
+        4,
+        "connectors managed live",
+        "0004_connectors_managed_live.sql",
+        include_str!("../../migrations/sqlite/0004_connectors_managed_live.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
@@ -85,6 +91,12 @@ const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
         "fund registry",
         "0003_fund_registry.sql",
         include_str!("../../migrations/postgres/0003_fund_registry.sql"),
+    ),
+    (
+        4,
+        "connectors managed live",
+        "0004_connectors_managed_live.sql",
+        include_str!("../../migrations/postgres/0004_connectors_managed_live.sql"),
     ),
 ];
 

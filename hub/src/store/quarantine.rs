@@ -7,7 +7,8 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use welfare_connectors::redact::redact;
 
-use super::rows::{SqlValue, insert_rows, trusted};
+use super::connectors::in_provinces;
+use super::rows::{SqlValue, bind_all, insert_rows, trusted};
 use super::{Store, StoreError, StoreTx, now_text};
 
 /// The longest reason a quarantine entry keeps, in bytes: a reason names a field and a value, and a
@@ -121,31 +122,47 @@ impl Store {
         include_resolved: bool,
         limit: i64,
     ) -> Result<Vec<Quarantined>, StoreError> {
-        self.quarantine_page(connector_id, include_resolved, limit, None)
+        self.quarantine_page(connector_id, None, include_resolved, limit, None)
             .await
     }
 
     /// One page of quarantine entries, newest first: those with an id below `before` (the last id of
-    /// the previous page), at most `limit`.
+    /// the previous page), at most `limit`; of the connectors within `provinces` (an editor's scope)
+    /// when given.
     pub async fn quarantine_page(
         &self,
         connector_id: Option<&str>,
+        provinces: Option<&[String]>,
         include_resolved: bool,
         limit: i64,
         before: Option<i64>,
     ) -> Result<Vec<Quarantined>, StoreError> {
-        let rows = sqlx::query(
+        let mut binds = vec![
+            SqlValue::opt_text(connector_id),
+            SqlValue::int(i64::from(include_resolved)),
+            SqlValue::int(before.unwrap_or(i64::MAX)),
+            SqlValue::int(limit),
+        ];
+        let scope = match provinces {
+            None => String::new(),
+            Some([]) => return Ok(Vec::new()),
+            Some(provinces) => {
+                binds.extend(provinces.iter().map(SqlValue::text));
+                format!(
+                    " AND {}",
+                    in_provinces("quarantine.connector_id", 5, provinces.len())
+                )
+            }
+        };
+        let sql = format!(
             "SELECT id, run_id, connector_id, location, reason, raw, created_at, fund_id, period, \
              last_seen_run, resolved_at, resolved_by_run FROM quarantine \
              WHERE ($1 IS NULL OR connector_id = $1) AND ($2 = 1 OR resolved_at IS NULL) \
-             AND id < $3 ORDER BY id DESC LIMIT $4",
-        )
-        .bind(connector_id)
-        .bind(i64::from(include_resolved))
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+             AND id < $3{scope} ORDER BY id DESC LIMIT $4"
+        );
+        let rows = bind_all(sqlx::query(trusted(&sql)), &binds)
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter()
             .map(|r| {
                 let raw: Option<String> = r.try_get(5)?;

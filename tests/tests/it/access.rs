@@ -3,7 +3,6 @@
 //! token's name, role and the values before and after.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use axum::http::StatusCode;
 use welfare_connectors::Secret;
@@ -11,6 +10,7 @@ use welfare_hub::access::Role;
 use welfare_hub::api::openapi::ROUTE_ROLES;
 use welfare_hub::api::{AppState, openapi_document};
 use welfare_hub::ingest::ConnectorEntry;
+use welfare_hub::live::ConnectorSet;
 use welfare_tests::{TestBackend, TestDb};
 
 use crate::analytics::{Reply, send_with};
@@ -19,12 +19,22 @@ const ADMIN: &str = "national-admin-secret-2569";
 
 async fn hub(backend: TestBackend) -> anyhow::Result<(TestDb, AppState)> {
     let db = TestDb::with_geography(backend).await?;
-    let entry: ConnectorEntry = serde_json::from_value(serde_json::json!({
-        "id": "file-1", "kind": "file", "location": "/tmp/none.csv"
-    }))?;
-    db.store.sync_connectors(&[entry.record()]).await?;
+    // A national connector, and one each serving Phayao (56) and Songkhla (90).
+    let mut entries = Vec::new();
+    for (id, provinces) in [
+        ("file-1", vec![]),
+        ("file-56", vec!["56"]),
+        ("file-90", vec!["90"]),
+    ] {
+        let entry: ConnectorEntry = serde_json::from_value(serde_json::json!({
+            "id": id, "kind": "file", "location": "/tmp/none.csv", "provinces": provinces
+        }))?;
+        entries.push(entry);
+    }
+    let records: Vec<_> = entries.iter().map(ConnectorEntry::record).collect();
+    db.store.sync_connectors(&records).await?;
     let state = AppState {
-        connectors: Arc::new(vec![entry]),
+        connectors: ConnectorSet::from_entries(entries).map_err(anyhow::Error::msg)?,
         token: Some(Secret::new(ADMIN)),
         ..AppState::read_only(db.store.clone())
     };
@@ -148,8 +158,32 @@ async fn an_editor_token_manages_its_province_and_nothing_else(
             "/api/v1/tokens",
             Some(serde_json::json!({"name": "y", "role": "admin"})),
         ),
-        ("GET", "/api/v1/quarantine", None),
+        ("GET", "/api/v1/quarantine?connector=file-90", None),
+        ("GET", "/api/v1/connectors/file-90/runs", None),
+        ("GET", "/api/v1/connectors/file-90", None),
         ("GET", "/api/v1/connectors/file-1/runs", None),
+        ("POST", "/api/v1/connectors/file-90/run", None),
+        ("POST", "/api/v1/connectors/file-90/check", None),
+        (
+            "PATCH",
+            "/api/v1/connectors/file-90",
+            Some(serde_json::json!({"enabled": false})),
+        ),
+        ("DELETE", "/api/v1/connectors/file-90", None),
+        (
+            "POST",
+            "/api/v1/connectors",
+            Some(serde_json::json!({
+                "id": "songkhla-sheet", "kind": "file", "location": "/tmp/x.csv", "provinces": ["90"]
+            })),
+        ),
+        (
+            "POST",
+            "/api/v1/connectors",
+            Some(serde_json::json!({
+                "id": "everywhere", "kind": "file", "location": "/tmp/x.csv", "provinces": []
+            })),
+        ),
     ] {
         let refused = call(&state, method, uri, Some(&editor), body).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{method} {uri}");
@@ -319,11 +353,16 @@ async fn an_editor_token_manages_its_province_and_nothing_else(
 
 /// A concrete request for a documented route: path parameters filled in, a body for writes.
 fn request_for(method: &str, path: &str, fund: &str) -> (String, Option<serde_json::Value>) {
+    // The fund's province: its connector is `file-NN`.
+    let province = &fund.trim_start_matches("F-")[..2];
+    let connector = format!("file-{province}");
     let uri = path
         .replace(
             "{id}",
             if path.contains("/funds/") {
                 fund
+            } else if path.contains("/connectors/") {
+                &connector
             } else {
                 "file-1"
             },
@@ -332,6 +371,10 @@ fn request_for(method: &str, path: &str, fund: &str) -> (String, Option<serde_js
         .replace("{name}", "nobody");
     let body = match (method, path) {
         ("post", "/api/v1/funds") => Some(fund_body(fund)),
+        ("post", "/api/v1/connectors" | "/api/v1/connectors/check") => Some(serde_json::json!({
+            "id": format!("new-{province}"), "kind": "file", "location": "/tmp/none.csv",
+            "provinces": [province],
+        })),
         ("patch", _) => Some(serde_json::json!({"name_th": "ชื่อใหม่"})),
         ("post", "/api/v1/query") => Some(serde_json::json!({"sql": "SELECT 1"})),
         ("post", _) => Some(serde_json::json!({})),
@@ -449,7 +492,12 @@ async fn every_route_answers_anonymous_wrong_scope_and_right_scope_callers_as_do
             }
         }
         // The editor's provinces: what lies in Songkhla (90) is refused, whatever the route.
-        if uri.contains("F-560101-01") || (*method == "post" && *path == "/api/v1/funds") {
+        let scoped_body = *method == "post"
+            && matches!(
+                *path,
+                "/api/v1/funds" | "/api/v1/connectors" | "/api/v1/connectors/check"
+            );
+        if uri.contains("F-560101-01") || uri.contains("file-56") || scoped_body {
             let (wrong, body) = request_for(method, path, "F-900101-01");
             let answer = call(&state, &verb, &wrong, Some(&editor), body).await;
             if Role::ProvinceEditor.covers(*needed) {

@@ -68,6 +68,7 @@ fn entry(id: &str, case: &Case) -> anyhow::Result<ConnectorEntry> {
         schedule: None,
         timeout_secs: 120,
         max_attempts: 1,
+        provinces: Vec::new(),
         source: serde_json::from_value(Value::Object(source))?,
     })
 }

@@ -56,6 +56,7 @@ fn entry(fund: &str, addr: std::net::SocketAddr, request_timeout_secs: u64) -> C
         schedule: None,
         timeout_secs: 120,
         max_attempts: 2,
+        provinces: Vec::new(),
         source: SourceConfig::HttpJson(source),
     }
 }

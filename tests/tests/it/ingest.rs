@@ -88,6 +88,7 @@ fn entry(id: &str, timeout_secs: u64) -> ConnectorEntry {
         schedule: None,
         timeout_secs,
         max_attempts: 1,
+        provinces: Vec::new(),
         source: serde_json::from_value(
             serde_json::json!({"kind": "file", "location": "unused.csv"}),
         )
@@ -850,7 +851,8 @@ async fn get(db: &TestDb, uri: &str) -> anyhow::Result<serde_json::Value> {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     let state = welfare_hub::api::AppState {
-        connectors: std::sync::Arc::new(vec![entry("c1", 5)]),
+        connectors: welfare_hub::live::ConnectorSet::from_entries(vec![entry("c1", 5)])
+            .map_err(anyhow::Error::msg)?,
         token: Some(welfare_connectors::Secret::new("operator-token")),
         ..welfare_hub::api::AppState::read_only(db.store.clone())
     };

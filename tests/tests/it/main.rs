@@ -41,6 +41,7 @@ mod ingest;
 mod maps;
 mod networks;
 mod openapi;
+mod operate;
 mod registry;
 mod secrets;
 mod store;

@@ -352,6 +352,7 @@ async fn routes_that_need_the_token_say_so_and_every_error_has_the_one_shape() -
     assert_eq!(
         needing,
         [
+            "delete /api/v1/connectors/{id}",
             "delete /api/v1/tokens/{name}",
             "get /api/v1/audit",
             "get /api/v1/connectors/{id}/runs",
@@ -360,8 +361,12 @@ async fn routes_that_need_the_token_say_so_and_every_error_has_the_one_shape() -
             "get /api/v1/networks/{id}",
             "get /api/v1/quarantine",
             "get /api/v1/tokens",
+            "patch /api/v1/connectors/{id}",
             "patch /api/v1/funds/{id}",
             "patch /api/v1/networks/{id}",
+            "post /api/v1/connectors",
+            "post /api/v1/connectors/check",
+            "post /api/v1/connectors/{id}/check",
             "post /api/v1/connectors/{id}/run",
             "post /api/v1/funds",
             "post /api/v1/networks",

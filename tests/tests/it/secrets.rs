@@ -3,7 +3,6 @@
 //! listings.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use axum::http::StatusCode;
 use welfare_connectors::Secret;
@@ -25,6 +24,7 @@ fn entry(id: &str, source: serde_json::Value) -> ConnectorEntry {
         schedule: Some("0 0 2 * * *".into()),
         timeout_secs: 30,
         max_attempts: 1,
+        provinces: Vec::new(),
         source: serde_json::from_value(source).unwrap(),
     }
 }
@@ -62,7 +62,8 @@ async fn hub() -> anyhow::Result<(TestDb, AppState)> {
     let records: Vec<_> = entries.iter().map(|e| e.record()).collect();
     db.store.sync_connectors(&records).await?;
     let state = AppState {
-        connectors: Arc::new(entries),
+        connectors: welfare_hub::live::ConnectorSet::from_entries(entries)
+            .map_err(anyhow::Error::msg)?,
         token: Some(Secret::new(TOKEN)),
         ..AppState::read_only(db.store.clone())
     };

@@ -405,6 +405,11 @@ async fn run_records(store: &Store) -> anyhow::Result<()> {
         schedule: None,
         enabled: true,
         cursor: None,
+        origin: welfare_hub::store::Origin::Configuration,
+        name: None,
+        timeout_secs: 60,
+        max_attempts: 1,
+        provinces: Vec::new(),
     };
     store.sync_connectors(&[record]).await?;
     let mut tx = store.begin().await?;
