@@ -38,6 +38,9 @@ pub struct SchedulerConfig {
     pub retry_cap_secs: f64,
     /// Run a connector at start when its last scheduled run was missed (the hub was down).
     pub catch_up: bool,
+    /// How often a serving hub looks in the store for connectors another process (the command
+    /// line) made, changed or removed.
+    pub reconcile_secs: u64,
 }
 
 impl Default for SchedulerConfig {
@@ -49,6 +52,7 @@ impl Default for SchedulerConfig {
             retry_base_secs: 30.0,
             retry_cap_secs: 900.0,
             catch_up: true,
+            reconcile_secs: 30,
         }
     }
 }
@@ -299,6 +303,11 @@ impl Scheduler {
         if let Some(handle) = self.inner.loops.lock().expect("lock").remove(id) {
             handle.abort();
         }
+    }
+
+    /// How often a serving hub picks up connectors changed in the store by another process.
+    pub fn reconcile_every(&self) -> Duration {
+        Duration::from_secs(self.inner.config.reconcile_secs.max(1))
     }
 
     /// The fixed start offset of a connector within the jitter window.
@@ -762,6 +771,63 @@ mod tests {
         assert!(
             minutes.len() > 5,
             "starts spread over the jitter window: {minutes:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn connectors_added_changed_and_removed_while_running_take_effect_at_once() {
+        // 09:00 Bangkok on 22 Nov; "a" ran successfully just now, so nothing is caught up.
+        let clock = Clock::starting_at(Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap());
+        let mut runner = Scripted::new(clock);
+        runner.last_success = Some(clock.now());
+        let runner = Arc::new(runner);
+        let s = Scheduler::new(runner.clone(), &[entry("a", None, 1)], config(), clock).unwrap();
+        let (stop, shutdown) = watch::channel(false);
+        let tasks = s.start(shutdown);
+        // Added while running: scheduled at once, with no run at once.
+        s.upsert(&entry("b", Some("0 10 * * *"), 1)).unwrap();
+        assert!(s.knows("b"));
+        assert!(s.next_run("b").is_some());
+        // Added, then removed before its time: never runs, and cannot be triggered.
+        s.upsert(&entry("c", Some("30 9 * * *"), 1)).unwrap();
+        s.remove("c");
+        assert!(!s.knows("c"));
+        assert_eq!(
+            s.trigger("c", "manual").unwrap_err(),
+            TriggerError::Unknown("c".into())
+        );
+        // A bad schedule is refused and changes nothing.
+        assert!(s.upsert(&entry("b", Some("every hour"), 1)).is_err());
+        tokio::time::sleep(Duration::from_secs(2 * 3600)).await;
+        // At 11:00: "b" moves to noon, "a" is disabled (no 02:00 run tomorrow).
+        s.upsert(&entry("b", Some("0 12 * * *"), 1)).unwrap();
+        let mut a = entry("a", None, 1);
+        a.enabled = false;
+        s.upsert(&a).unwrap();
+        tokio::time::sleep(Duration::from_secs(22 * 3600)).await;
+        stop.send(true).unwrap();
+        for t in tasks {
+            let _ = t.await;
+        }
+        let local: Vec<(String, String)> = runner
+            .starts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, trigger, t)| {
+                (
+                    format!("{id} {trigger}"),
+                    t.with_timezone(&bangkok()).format("%d %H:%M").to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            local,
+            [
+                ("b schedule".to_string(), "22 10:00".to_string()),
+                ("b schedule".to_string(), "22 12:00".to_string()),
+            ],
+            "b at its first time, then at its new one; c never; a not once disabled"
         );
     }
 

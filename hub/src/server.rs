@@ -48,10 +48,10 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         .map(|s| s.start(shutdown.clone()))
         .unwrap_or_default();
     // Connectors made, changed or removed in the store by another process (the command line).
-    let reconciler = state.scheduler.is_some().then(|| {
+    let reconciler = state.scheduler.as_ref().map(|s| {
         state
             .live()
-            .spawn_reconciler(RECONCILE_EVERY, shutdown.clone())
+            .spawn_reconciler(s.reconcile_every(), shutdown.clone())
     });
     let refresher = state
         .analytics
@@ -83,9 +83,6 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     store.close().await;
     Ok(())
 }
-
-/// How often a serving hub looks for connectors changed in the store by another process.
-pub const RECONCILE_EVERY: Duration = Duration::from_secs(30);
 
 /// How long a client may take to send a whole request head, and how long an idle keep-alive
 /// connection stays open.

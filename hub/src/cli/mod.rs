@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use welfare_hub::config::Config;
 use welfare_hub::store::{Store, redact_url};
 
+mod connectors;
 mod demo;
 mod funds;
 mod geography;
@@ -39,6 +40,11 @@ enum Command {
     Demo(demo::Args),
     /// Pull connectors now, once each (with retries for transient failures), showing progress.
     Pull(pull::Args),
+    /// Connectors kept in the store: add, list, check, remove (no restart).
+    Connectors {
+        #[command(subcommand)]
+        command: connectors::Command,
+    },
     /// Rows put aside by ingestion, with where they were and why.
     Quarantine {
         #[command(subcommand)]
@@ -79,6 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(config, args).await,
         Command::Demo(args) => demo::run(config, args).await,
         Command::Pull(args) => pull::run(config, args).await,
+        Command::Connectors { command } => connectors::run(config, command).await,
         Command::Quarantine { command } => quarantine::run(config, command).await,
         Command::Funds { command } => funds::run(config, command).await,
         Command::Geography { command } => geography::run(config, command).await,
