@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use super::audit::{Actor, Change, audit_changes};
-use super::rows::{SqlValue, bind_all, insert_rows, trusted};
+use super::rows::{SqlValue, bind_all, insert_rows, placeholders, trusted};
 use super::{Store, StoreError, StoreTx, now_text};
 
 /// Where a connector is defined.
@@ -153,12 +153,18 @@ impl Store {
             UPSERT_DEFINITION,
         )
         .await?;
-        sqlx::query(
-            "DELETE FROM connector_provinces WHERE connector_id IN \
-             (SELECT id FROM connectors WHERE origin = 'configuration')",
-        )
-        .execute(&mut *tx)
-        .await?;
+        // The listed connectors' provinces are replaced; a connector that left the file keeps its
+        // own, so its runs and quarantine stay in the scope they were made in.
+        for chunk in connectors.chunks(500) {
+            let ids: Vec<SqlValue> = chunk.iter().map(|c| SqlValue::text(&c.id)).collect();
+            let sql = format!(
+                "DELETE FROM connector_provinces WHERE connector_id IN {}",
+                placeholders(self.backend, 1, ids.len())
+            );
+            bind_all(sqlx::query(trusted(&sql)), &ids)
+                .execute(&mut *tx)
+                .await?;
+        }
         write_provinces(&mut tx, self.backend, connectors).await?;
         tx.commit().await?;
         Ok(())

@@ -592,3 +592,199 @@ async fn sqlite_and_postgres_migrations_define_the_same_tables_and_columns() -> 
     sqlite.cleanup().await?;
     postgres.cleanup().await
 }
+
+/// A connector of the configuration file, as `sync_connectors` records it.
+fn configured(id: &str, provinces: &[&str]) -> welfare_hub::store::ConnectorRecord {
+    welfare_hub::store::ConnectorRecord {
+        id: id.into(),
+        kind: "file".into(),
+        config: serde_json::json!({"kind": "file", "location": format!("/srv/{id}.csv")}),
+        schedule: None,
+        enabled: true,
+        cursor: None,
+        origin: welfare_hub::store::Origin::Configuration,
+        name: None,
+        timeout_secs: 600,
+        max_attempts: 4,
+        provinces: provinces.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+on_both_backends!(connectors_of_the_file_and_of_the_api_live_side_by_side);
+async fn connectors_of_the_file_and_of_the_api_live_side_by_side(
+    backend: TestBackend,
+) -> anyhow::Result<()> {
+    use welfare_hub::store::{Actor, Origin, QuarantineRow};
+    let db = TestDb::new(backend).await?;
+    let store = &db.store;
+    let editor = Actor {
+        name: "phayao-network".into(),
+        role: "province-editor".into(),
+    };
+    store
+        .sync_connectors(&[configured("file-56", &["56"]), configured("file-all", &[])])
+        .await?;
+    let mut made = configured("api-56", &["56"]);
+    made.origin = Origin::Api;
+    made.name = Some("รายงานพะเยา".into());
+    assert_eq!(
+        store
+            .save_connector(&made, &editor, "connector.create")
+            .await?,
+        None
+    );
+    let mut wide = configured("api-56-57", &["56", "57"]);
+    wide.origin = Origin::Api;
+    store
+        .save_connector(&wide, &editor, "connector.create")
+        .await?;
+
+    // Serving with a file that no longer names file-56 disables it, and leaves the API's alone.
+    store
+        .sync_connectors(&[configured("file-all", &[])])
+        .await?;
+    let all = store.connectors().await?;
+    let state: Vec<(&str, &str, bool, Vec<String>)> = all
+        .iter()
+        .map(|c| {
+            (
+                c.id.as_str(),
+                c.origin.as_str(),
+                c.enabled,
+                c.provinces.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        state,
+        [
+            ("api-56", "api", true, vec!["56".to_string()]),
+            ("api-56-57", "api", true, vec!["56".into(), "57".into()]),
+            ("file-56", "configuration", false, vec!["56".into()]),
+            ("file-all", "configuration", true, vec![]),
+        ]
+    );
+    assert_eq!(
+        store
+            .connector_record("api-56")
+            .await?
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("รายงานพะเยา")
+    );
+    // A file naming an id the API holds is refused, naming it; nothing changes.
+    let clash = store
+        .sync_connectors(&[configured("api-56", &["56"])])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(clash.contains("api-56"), "{clash}");
+    assert_eq!(store.connectors().await?, all);
+    // The API may not change or remove a file's connector.
+    let mut taken = configured("file-all", &[]);
+    taken.origin = Origin::Api;
+    assert!(
+        store
+            .save_connector(&taken, &editor, "connector.update")
+            .await
+            .is_err()
+    );
+    assert!(store.remove_connector("file-all", &editor).await.is_err());
+
+    // An editor's scope is a predicate of the read: connectors whose provinces are all its own.
+    let ids = |records: Vec<welfare_hub::store::ConnectorRecord>| {
+        records.into_iter().map(|c| c.id).collect::<Vec<_>>()
+    };
+    let p56 = vec!["56".to_string()];
+    let p56_57 = vec!["56".to_string(), "57".to_string()];
+    assert_eq!(
+        ids(store.connectors_page(Some(&p56), None, None, 100).await?),
+        ["api-56", "file-56"]
+    );
+    assert_eq!(
+        ids(store
+            .connectors_page(Some(&p56_57), None, None, 100)
+            .await?),
+        ["api-56", "api-56-57", "file-56"]
+    );
+    assert!(
+        store
+            .connectors_page(Some(&[]), None, None, 100)
+            .await?
+            .is_empty()
+    );
+    assert_eq!(
+        ids(store
+            .connectors_page(None, None, Some("api-56-57"), 1)
+            .await?),
+        ["file-56"]
+    );
+
+    // Quarantine is read within the same scope.
+    let row = |location: &str| QuarantineRow {
+        location: location.into(),
+        reason: "members_total is not reported; every row must give it".into(),
+        raw: None,
+        fund_id: None,
+        period: None,
+    };
+    let mut tx = store.begin().await?;
+    tx.quarantine(None, Some("api-56"), &[row("a.csv line 2")])
+        .await?;
+    tx.quarantine(None, Some("api-56-57"), &[row("b.csv line 2")])
+        .await?;
+    tx.quarantine(None, Some("file-all"), &[row("c.csv line 2")])
+        .await?;
+    tx.commit().await?;
+    async fn seen(store: &Store, provinces: Option<&[String]>) -> anyhow::Result<Vec<String>> {
+        let rows = store
+            .quarantine_page(None, provinces, false, 100, None)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|q| q.connector_id.unwrap_or_default())
+            .collect())
+    }
+    assert_eq!(seen(store, Some(&p56)).await?, ["api-56"]);
+    assert_eq!(seen(store, Some(&p56_57)).await?, ["api-56-57", "api-56"]);
+    assert_eq!(
+        seen(store, None).await?,
+        ["file-all", "api-56-57", "api-56"]
+    );
+    assert_eq!(
+        store.open_quarantine_counts().await?.get("api-56"),
+        Some(&1)
+    );
+
+    // Removed: gone from the listings, audited, and a new connector of that id starts afresh.
+    let mut tx = store.begin().await?;
+    tx.save_cursor("api-56", "sha256:abc").await?;
+    tx.commit().await?;
+    let removed = store.remove_connector("api-56", &editor).await?.unwrap();
+    assert_eq!(removed.cursor.as_deref(), Some("sha256:abc"));
+    assert!(store.connector_record("api-56").await?.is_none());
+    assert!(store.remove_connector("api-56", &editor).await?.is_none());
+    store
+        .save_connector(&made, &editor, "connector.create")
+        .await?;
+    assert_eq!(store.connector_cursor("api-56").await?, None);
+    let audit = store.audit_of("connector:api-56").await?;
+    let trail: Vec<(&str, bool, bool)> = audit
+        .iter()
+        .map(|e| (e.action.as_str(), e.before.is_some(), e.after.is_some()))
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            ("connector.create", false, true),
+            ("connector.remove", true, false),
+            ("connector.create", false, true),
+        ]
+    );
+    assert!(audit.iter().all(|e| e.actor == "phayao-network"
+        && e.actor_role.as_deref() == Some("province-editor")
+        && e.province.as_deref() == Some("56")));
+    assert!(audit[0].after.as_ref().unwrap().get("cursor").is_none());
+    db.cleanup().await
+}
