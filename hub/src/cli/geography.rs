@@ -23,7 +23,7 @@ pub async fn run(mut config: Config, command: Command) -> anyhow::Result<()> {
         config.database_url = url;
     }
     let store = super::open_store(&config.database_url).await?;
-    let (bundle, report) = geography::import(&store, &dir, "cli").await?;
+    let (bundle, report) = geography::import(&store, &dir, "command line").await?;
     println!(
         "Geography {}: {} provinces, {} districts, {} tambons, population {} ({}); written: {} areas, {} population rows, {} boundaries{}",
         dir.display(),

@@ -238,7 +238,25 @@ impl Store {
                 "population_year": bundle.population_year,
                 "report": report,
             });
-            super::audit::audit_in(&mut tx, actor, "geography.import", None, &detail).await?;
+            // Geography is loaded by the operator on the hub's machine (the command line, the demo),
+            // who holds the store: an admin's change.
+            let actor = super::audit::Actor {
+                name: actor.to_string(),
+                role: "admin".into(),
+            };
+            super::audit::audit_changes(
+                &mut tx,
+                self.backend,
+                &actor,
+                "geography.import",
+                &[super::audit::Change {
+                    subject: "geography".into(),
+                    province: None,
+                    before: None,
+                    after: Some(detail),
+                }],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(report)

@@ -504,6 +504,18 @@ async fn geography_import_is_checked_and_idempotent() -> anyhow::Result<()> {
     let (ok, _, err) = run(import(missing)).await?;
     assert!(!ok);
     assert!(err.contains("province.csv"), "{err}");
+    // Audited once (the unchanged re-import writes nothing), as an admin's change.
+    let store = welfare_hub::Store::open(&url).await?;
+    let audit = store.audit_of("geography").await?;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].action, "geography.import");
+    assert_eq!(audit[0].actor, "command line");
+    assert_eq!(audit[0].actor_role.as_deref(), Some("admin"));
+    assert_eq!(
+        audit[0].after.as_ref().unwrap()["report"]["areas_written"],
+        7436 + 928 + 77
+    );
+    store.close().await;
     Ok(())
 }
 
