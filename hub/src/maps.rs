@@ -22,7 +22,7 @@ use tokio::sync::OnceCell;
 use welfare_geo::{MapGeometry, write_feature_collection};
 use welfare_model::{AreaCode, Level};
 use welfare_queries::indicators;
-use welfare_queries::maps::{MapArea, MapIndicator};
+use welfare_queries::maps::{ClassScheme, Classes, MapArea, MapIndicator};
 use welfare_queries::{AreaIndicators, AreaState, IndicatorQuery, RiskThresholds, Snapshot};
 
 use crate::answers::{Admission, AnswerCache, Encoded, Overloaded};
@@ -51,9 +51,21 @@ pub struct MapRequest {
     pub zoom: u8,
     /// Only the funds of this network.
     pub network: Option<welfare_model::NetworkId>,
+    /// How the values are put into colour classes.
+    pub classes: ClassScheme,
 }
 
 impl MapRequest {
+    /// The classes a map is coloured by when the request names none: computed from the areas on the
+    /// map for the whole country (where the fixed classes toward 100% would paint one colour), the
+    /// fixed ones within a province or district.
+    pub fn default_classes(within: Option<&AreaCode>) -> ClassScheme {
+        match within {
+            None => ClassScheme::Quantile,
+            Some(_) => ClassScheme::Fixed,
+        }
+    }
+
     /// The zoom a level is drawn at when the request names none.
     pub fn default_zoom(level: Level) -> u8 {
         match level {
@@ -217,15 +229,21 @@ pub fn render_map(
     }
 
     let layer = geometry.shapes.layer(request.level, request.zoom);
-    let mut properties: Vec<(&welfare_geo::MapFeature, Map<String, Json>)> =
-        Vec::with_capacity(polygons.len());
-    for feature in &layer.features {
-        let Some(&i) = index.get(feature.code.as_str()) else {
-            continue;
-        };
-        let p = &polygons[i];
-        properties.push((feature, feature_properties(request, p)));
-    }
+    let drawn: Vec<(&welfare_geo::MapFeature, &Polygon)> = layer
+        .features
+        .iter()
+        .filter_map(|f| index.get(f.code.as_str()).map(|&i| (f, &polygons[i])))
+        .collect();
+    // The classes of the areas drawn: their values decide computed bounds.
+    let values: Vec<Decimal> = drawn
+        .iter()
+        .filter_map(|(_, p)| p.area.value(request.indicator).1)
+        .collect();
+    let classes = Classes::new(request.indicator, request.classes, &values);
+    let properties: Vec<(&welfare_geo::MapFeature, Map<String, Json>)> = drawn
+        .iter()
+        .map(|(f, p)| (*f, feature_properties(request, &classes, p)))
+        .collect();
 
     let mut meta = Map::new();
     meta.insert("indicator".into(), request.indicator.as_str().into());
@@ -243,13 +261,18 @@ pub fn render_map(
     }
     meta.insert("periods".into(), Json::Object(periods));
     meta.insert("snapshot_version".into(), snapshot.version.into());
+    meta.insert("classes".into(), request.classes.as_str().into());
+    meta.insert(
+        "legend".into(),
+        serde_json::to_value(classes.legend()).unwrap_or_default(),
+    );
 
     let mut out = Vec::with_capacity(layer.features.len() * 1024);
     write_feature_collection(&mut out, properties.iter().map(|(f, p)| (*f, p)), &meta);
     Encoded::new(out, "application/geo+json")
 }
 
-fn feature_properties(request: &MapRequest, p: &Polygon) -> Map<String, Json> {
+fn feature_properties(request: &MapRequest, classes: &Classes, p: &Polygon) -> Map<String, Json> {
     let mut m = Map::new();
     m.insert("code".into(), p.code.into());
     // A polygon several tambons share carries all their names.
@@ -273,7 +296,7 @@ fn feature_properties(request: &MapRequest, p: &Polygon) -> Map<String, Json> {
     m.insert("state".into(), state.as_str().into());
     if let Some(v) = value {
         m.insert("value".into(), number(v));
-        m.insert("class".into(), request.indicator.class_of(v).into());
+        m.insert("class".into(), classes.class_of(v).into());
     }
     let a = &p.area;
     m.insert("population".into(), a.population.into());

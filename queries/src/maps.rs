@@ -24,6 +24,233 @@ pub enum MapIndicator {
     ReportingRate,
 }
 
+/// How a map's values are put into colour classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassScheme {
+    /// The indicator's fixed classes toward 100% (coverage 0–20–40–60–80 %): the same colours on
+    /// every map, at every month.
+    Fixed,
+    /// Five classes holding about as many of the areas on the map each (quantiles of their values).
+    Quantile,
+    /// About five classes of equal width with round bounds (1, 2, 2.5 or 5 × a power of ten) over the
+    /// range of the areas on the map.
+    Pretty,
+}
+
+impl ClassScheme {
+    pub const ALL: [ClassScheme; 3] = [
+        ClassScheme::Fixed,
+        ClassScheme::Quantile,
+        ClassScheme::Pretty,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClassScheme::Fixed => "fixed",
+            ClassScheme::Quantile => "quantile",
+            ClassScheme::Pretty => "pretty",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    fn titles(self) -> (&'static str, &'static str) {
+        match self {
+            ClassScheme::Fixed => ("ช่วงคงที่ สู่ 100%", "Fixed classes toward 100%"),
+            ClassScheme::Quantile => (
+                "ช่วงตามพื้นที่บนแผนที่ (จำนวนพื้นที่เท่ากัน)",
+                "Classes of the areas shown (equal counts)",
+            ),
+            ClassScheme::Pretty => (
+                "ช่วงตามพื้นที่บนแผนที่ (ช่วงกว้างเท่ากัน)",
+                "Classes of the areas shown (equal widths)",
+            ),
+        }
+    }
+}
+
+/// How many classes a computed scheme aims at (the ramps have five colours).
+const COMPUTED_CLASSES: usize = 5;
+
+/// The colour classes of one map: the lower bound of each class after the first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classes {
+    pub indicator: MapIndicator,
+    pub scheme: ClassScheme,
+    /// The first class's lower bound.
+    pub min: f64,
+    /// Lower bounds of the classes after the first, strictly increasing.
+    pub bounds: Vec<f64>,
+    /// The largest value (computed schemes), closing the last class.
+    pub max: Option<f64>,
+}
+
+impl Classes {
+    /// The classes of `indicator` under `scheme` for the values of the areas a map shows (fixed
+    /// classes ignore them).
+    pub fn new(indicator: MapIndicator, scheme: ClassScheme, values: &[Decimal]) -> Classes {
+        let mut sorted: Vec<f64> = values.iter().filter_map(|v| v.to_f64()).collect();
+        sorted.sort_by(f64::total_cmp);
+        let (min, bounds, max) = match scheme {
+            ClassScheme::Fixed => (0.0, indicator.breaks().0.to_vec(), None),
+            _ if sorted.is_empty() => (0.0, Vec::new(), None),
+            ClassScheme::Quantile => (
+                sorted[0],
+                quantile_bounds(&sorted, COMPUTED_CLASSES),
+                sorted.last().copied(),
+            ),
+            ClassScheme::Pretty => {
+                let (start, bounds) = pretty_bounds(
+                    sorted[0],
+                    *sorted.last().expect("not empty"),
+                    COMPUTED_CLASSES,
+                );
+                (start, bounds, sorted.last().copied())
+            }
+        };
+        Classes {
+            indicator,
+            scheme,
+            min,
+            bounds,
+            max,
+        }
+    }
+
+    /// The class of a value: how many class bounds it has reached.
+    pub fn class_of(&self, value: Decimal) -> usize {
+        let value = value.to_f64().unwrap_or(0.0);
+        self.bounds.iter().filter(|b| value >= **b).count()
+    }
+
+    pub fn len(&self) -> usize {
+        self.bounds.len() + 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The legend of these classes: bounds, colours (spread over the indicator's ramp) and labels.
+    pub fn legend(&self) -> Legend {
+        let indicator = self.indicator;
+        let (title_th, title_en, unit) = indicator.titles();
+        let (_, colours, top) = indicator.breaks();
+        let mut lows = vec![self.min];
+        lows.extend_from_slice(&self.bounds);
+        let n = lows.len();
+        let number = |v: f64| {
+            if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                let text = format!("{v:.2}");
+                text.trim_end_matches('0').trim_end_matches('.').to_string()
+            }
+        };
+        let classes = lows
+            .iter()
+            .enumerate()
+            .map(|(i, min)| {
+                let max = lows.get(i + 1).copied();
+                let (label_th, label_en) = match (max, self.scheme, top) {
+                    (Some(max), _, _) => {
+                        let text = format!("{}–{}", number(*min), number(max));
+                        (format!("{text} {unit}"), format!("{text} {unit}"))
+                    }
+                    // A computed scheme's last class ends at the largest value shown.
+                    (None, ClassScheme::Quantile | ClassScheme::Pretty, _) => {
+                        let text = format!("{}–{}", number(*min), number(self.max.unwrap_or(*min)));
+                        (format!("{text} {unit}"), format!("{text} {unit}"))
+                    }
+                    (None, ClassScheme::Fixed, Some(top)) => {
+                        let text = format!("{}–{}", number(*min), number(top));
+                        (format!("{text} {unit} ขึ้นไป"), format!("{text}+ {unit}"))
+                    }
+                    (None, ClassScheme::Fixed, None) => (
+                        format!("{} {unit} ขึ้นไป", number(*min)),
+                        format!("{} {unit} or more", number(*min)),
+                    ),
+                };
+                LegendClass {
+                    class: i,
+                    min: *min,
+                    max,
+                    // Fewer classes than colours take colours spread over the whole ramp.
+                    colour: colours[if n <= 1 {
+                        0
+                    } else {
+                        i * (colours.len() - 1) / (n - 1)
+                    }],
+                    label_th,
+                    label_en,
+                }
+            })
+            .collect();
+        let (classes_th, classes_en) = self.scheme.titles();
+        Legend {
+            indicator: indicator.as_str(),
+            title_th,
+            title_en,
+            unit,
+            scheme: self.scheme.as_str(),
+            scheme_th: classes_th,
+            scheme_en: classes_en,
+            classes,
+            states: HashMap::from([("no_fund", NO_FUND), ("no_report", NO_REPORT)]),
+        }
+    }
+}
+
+/// Lower bounds that split sorted `values` into `k` groups of about equal counts; ties merge
+/// classes rather than make empty ones.
+fn quantile_bounds(values: &[f64], k: usize) -> Vec<f64> {
+    let mut bounds: Vec<f64> = Vec::with_capacity(k);
+    for i in 1..k {
+        let at = values[(i * values.len() / k).min(values.len() - 1)];
+        if at > values[0] && bounds.last().is_none_or(|b| at > *b) {
+            bounds.push(at);
+        }
+    }
+    bounds
+}
+
+/// Round bounds of about `k` equal classes over [`lo`, `hi`]: a step of 1, 2, 2.5 or 5 × a power of
+/// ten, starting at a multiple of it (worked in decimals, so 0.1 + 0.2 is 0.3). Returns the first
+/// class's lower bound and the others'.
+fn pretty_bounds(lo: f64, hi: f64, k: usize) -> (f64, Vec<f64>) {
+    use rust_decimal::prelude::FromPrimitive;
+    let (Some(lo_d), Some(hi_d)) = (Decimal::from_f64(lo), Decimal::from_f64(hi)) else {
+        return (lo, Vec::new());
+    };
+    if hi_d <= lo_d {
+        return (lo, Vec::new());
+    }
+    let raw = (hi - lo) / k as f64;
+    let exponent = raw.log10().floor() as i32;
+    let magnitude = if exponent >= 0 {
+        Decimal::from(10i64.pow(exponent.unsigned_abs().min(18)))
+    } else {
+        Decimal::new(1, exponent.unsigned_abs().min(28))
+    };
+    let raw = Decimal::from_f64(raw).unwrap_or(magnitude);
+    let step = [10, 20, 25, 50, 100]
+        .iter()
+        .map(|tenths| Decimal::new(*tenths, 1) * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(Decimal::TEN * magnitude);
+    let start = (lo_d / step).floor() * step;
+    let mut bounds = Vec::new();
+    let mut next = start + step;
+    while next <= hi_d && bounds.len() < 2 * k {
+        bounds.push(next.to_f64().unwrap_or_default());
+        next += step;
+    }
+    (start.to_f64().unwrap_or_default(), bounds)
+}
+
 /// One colour class of a legend: values from `min` (inclusive) to `max` (exclusive; `None` is open).
 #[derive(Debug, Clone, Serialize)]
 pub struct LegendClass {
@@ -50,6 +277,10 @@ pub struct Legend {
     pub title_th: &'static str,
     pub title_en: &'static str,
     pub unit: &'static str,
+    /// How the classes were made: `fixed`, `quantile` or `pretty`, and in words.
+    pub scheme: &'static str,
+    pub scheme_th: &'static str,
+    pub scheme_en: &'static str,
     pub classes: Vec<LegendClass>,
     pub states: HashMap<&'static str, LegendState>,
 }
@@ -117,61 +348,14 @@ impl MapIndicator {
         }
     }
 
-    /// The class of a value: how many class bounds it has reached.
+    /// The class of a value among the fixed classes.
     pub fn class_of(self, value: Decimal) -> usize {
-        let value = value.to_f64().unwrap_or(0.0);
-        self.breaks().0.iter().filter(|b| value >= **b).count()
+        Classes::new(self, ClassScheme::Fixed, &[]).class_of(value)
     }
 
+    /// The legend of the fixed classes.
     pub fn legend(self) -> Legend {
-        let (title_th, title_en, unit) = self.titles();
-        let (breaks, colours, top) = self.breaks();
-        let mut bounds = vec![0.0];
-        bounds.extend_from_slice(breaks);
-        let number = |v: f64| {
-            if v.fract() == 0.0 {
-                format!("{v:.0}")
-            } else {
-                format!("{v}")
-            }
-        };
-        let classes = bounds
-            .iter()
-            .enumerate()
-            .map(|(i, min)| {
-                let max = bounds.get(i + 1).copied();
-                let (label_th, label_en) = match (max, top) {
-                    (Some(max), _) => {
-                        let text = format!("{}–{}", number(*min), number(max));
-                        (format!("{text} {unit}"), format!("{text} {unit}"))
-                    }
-                    (None, Some(top)) => {
-                        let text = format!("{}–{}", number(*min), number(top));
-                        (format!("{text} {unit} ขึ้นไป"), format!("{text}+ {unit}"))
-                    }
-                    (None, None) => (
-                        format!("{} {unit} ขึ้นไป", number(*min)),
-                        format!("{} {unit} or more", number(*min)),
-                    ),
-                };
-                LegendClass {
-                    class: i,
-                    min: *min,
-                    max,
-                    colour: colours[i],
-                    label_th,
-                    label_en,
-                }
-            })
-            .collect();
-        Legend {
-            indicator: self.as_str(),
-            title_th,
-            title_en,
-            unit,
-            classes,
-            states: HashMap::from([("no_fund", NO_FUND), ("no_report", NO_REPORT)]),
-        }
+        Classes::new(self, ClassScheme::Fixed, &[]).legend()
     }
 }
 
@@ -287,6 +471,81 @@ mod tests {
                 assert_ne!(class.colour, NO_REPORT.colour);
             }
             assert_eq!(MapIndicator::parse(i.as_str()), Some(i));
+        }
+    }
+
+    fn decimals(values: &[&str]) -> Vec<Decimal> {
+        values.iter().map(|v| v.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn quantile_classes_hold_about_as_many_areas_each() {
+        // Ten provinces' coverage, all inside the fixed first class (0–20 %).
+        let values = decimals(&[
+            "0.70", "1.20", "2.10", "3.05", "4.40", "5.00", "6.25", "8.10", "9.90", "11.90",
+        ]);
+        let c = Classes::new(MapIndicator::Coverage, ClassScheme::Quantile, &values);
+        assert_eq!(c.min, 0.70);
+        assert_eq!(c.bounds, [2.10, 4.40, 6.25, 9.90]);
+        assert_eq!(c.max, Some(11.90));
+        let counts = values.iter().fold([0; 5], |mut n, v| {
+            n[c.class_of(*v)] += 1;
+            n
+        });
+        assert_eq!(counts, [2, 2, 2, 2, 2]);
+        let legend = c.legend();
+        assert_eq!(legend.scheme, "quantile");
+        assert_eq!(legend.classes.len(), 5);
+        assert_eq!(legend.classes[0].label_en, "0.7–2.1 %");
+        assert_eq!(legend.classes[4].label_en, "9.9–11.9 %");
+        assert_eq!(legend.classes[4].colour, "#253494");
+        // The fixed classes put them all in one.
+        let fixed = Classes::new(MapIndicator::Coverage, ClassScheme::Fixed, &values);
+        assert!(values.iter().all(|v| fixed.class_of(*v) == 0));
+        // Ties merge classes rather than leave one empty; the colours still span the ramp.
+        let tied = Classes::new(
+            MapIndicator::Coverage,
+            ClassScheme::Quantile,
+            &decimals(&["0", "0", "0", "0", "5", "5", "7"]),
+        );
+        assert_eq!(tied.bounds, [5.0]);
+        let legend = tied.legend();
+        assert_eq!(
+            legend.classes.iter().map(|c| c.colour).collect::<Vec<_>>(),
+            ["#ffffcc", "#253494"]
+        );
+        // No value: one class.
+        assert_eq!(
+            Classes::new(MapIndicator::Coverage, ClassScheme::Quantile, &[]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn pretty_classes_have_round_bounds() {
+        let values = decimals(&["0.70", "3.20", "11.90"]);
+        let c = Classes::new(MapIndicator::Coverage, ClassScheme::Pretty, &values);
+        // (11.9 − 0.7) ÷ 5 = 2.24 → a step of 2.5 from 0.
+        assert_eq!(c.min, 0.0);
+        assert_eq!(c.bounds, [2.5, 5.0, 7.5, 10.0]);
+        assert_eq!(c.class_of("11.90".parse().unwrap()), 4);
+        assert_eq!(c.class_of("2.49".parse().unwrap()), 0);
+        assert_eq!(c.legend().classes[1].label_en, "2.5–5 %");
+        let small = Classes::new(
+            MapIndicator::ShortfallPerResident,
+            ClassScheme::Pretty,
+            &decimals(&["0.12", "0.31", "0.58"]),
+        );
+        assert_eq!(small.min, 0.1);
+        assert_eq!(small.bounds, [0.2, 0.3, 0.4, 0.5]);
+        let one = Classes::new(
+            MapIndicator::Coverage,
+            ClassScheme::Pretty,
+            &decimals(&["4", "4"]),
+        );
+        assert_eq!(one.len(), 1);
+        for scheme in ClassScheme::ALL {
+            assert_eq!(ClassScheme::parse(scheme.as_str()), Some(scheme));
         }
     }
 

@@ -4,7 +4,8 @@
 //   node e2e/map.e2e.mjs <base-url> <screenshot.png>     (npm run e2e -- <base-url> <screenshot.png>)
 //   CHROMIUM=/path/to/chromium overrides /usr/bin/chromium. A missing browser is a FAILURE, never a skip.
 //
-// Checks, printing each: the country map loads (77 provinces, legend swatches = classes + 2, the
+// Checks, printing each: the country map loads (77 provinces, coloured by at least 4 classes computed
+// from its provinces, legend swatches = classes + 2, the fixed classes one choice away, the
 // three attribution lines); at 375×667 the map and legend are visible and the legend leaves most of
 // the map free; clicking Chiang Mai ("50") shows its districts only; clicking a district opens a popup
 // whose coverage equals /api/v1/indicators?level=district&within=50&period=<shown> for that district.
@@ -162,16 +163,36 @@ async function main() {
   check(/^\d{4}-\d{2}$/.test(country.period || ''), `country: no period shown (${country.period})`);
   ok(`country map ready: level province, 77 features, period ${country.period}`);
 
-  const lg = await page.evaluate(async () => {
-    const r = await fetch('api/v1/legend?indicator=coverage');
-    const legend = await r.json();
+  // The country map's classes are computed from its provinces by default: its answer carries them.
+  const legendOf = (query) => page.evaluate(async (q) => {
+    const r = await fetch(`api/v1/maps/province.geojson?${q}`);
+    const legend = (await r.json()).legend;
     const sw = [...document.querySelectorAll('#legend [data-testid="legend-swatch"]')];
     const visible = sw.filter((e) => e.getBoundingClientRect().width > 0).length;
-    return { classes: legend.classes.length, swatches: sw.length, visible, colours: sw.map((e) => getComputedStyle(e).backgroundColor), title: document.getElementById('legend-title').textContent };
-  });
+    return {
+      classes: legend.classes.length, scheme: legend.scheme, shown: document.body.dataset.classes,
+      swatches: sw.length, visible, title: document.getElementById('legend-title').textContent,
+      labels: [...document.querySelectorAll('#legend-items li')].map((li) => li.textContent).join(' | '),
+      words: document.getElementById('legend-scheme').textContent,
+    };
+  }, query);
+  const lg = await legendOf('indicator=coverage&zoom=5');
+  check(lg.scheme === 'quantile' && lg.shown === 'quantile', `legend: the country map's classes are ${lg.shown} (the hub's ${lg.scheme}), expected quantile`);
+  check(lg.classes >= 4, `legend: the country map shows ${lg.classes} classes, expected at least 4`);
   check(lg.swatches === lg.classes + 2, `legend: ${lg.swatches} swatches, expected ${lg.classes} classes + 2 states`);
   check(lg.visible === lg.swatches, `legend: only ${lg.visible} of ${lg.swatches} swatches visible`);
-  ok(`legend "${lg.title}": ${lg.swatches} swatches = ${lg.classes} classes + no fund + no report`);
+  check(lg.words.length > 0, 'legend: the scheme is not named');
+  ok(`legend "${lg.title}" (${lg.words}): ${lg.swatches} swatches = ${lg.classes} classes + no fund + no report: ${lg.labels}`);
+  // The fixed classes toward 100% are one choice away.
+  // On a narrow window the controls sit behind the menu button.
+  if (!(await page.locator('#classes').isVisible())) await page.click('#menu-toggle');
+  await page.selectOption('#classes', 'fixed', { timeout: 10000 });
+  await page.waitForFunction(() => document.body.dataset.classes === 'fixed' && document.body.dataset.mapState === 'ready', null, { timeout: TIMEOUT });
+  const fixed = await legendOf('indicator=coverage&zoom=5&classes=fixed');
+  check(fixed.swatches === fixed.classes + 2 && fixed.classes === 5, `fixed legend: ${fixed.swatches} swatches for ${fixed.classes} classes`);
+  ok(`fixed classes one choice away: ${fixed.labels}`);
+  await page.selectOption('#classes', '', { timeout: 10000 });
+  await page.waitForFunction(() => document.body.dataset.classes === 'quantile' && document.body.dataset.mapState === 'ready', null, { timeout: TIMEOUT });
 
   const attr = await page.locator('#attribution').innerText();
   for (const line of ['Boundaries: OCHA/HDX COD-AB, Royal Thai Survey Department', 'Codes and names: GeoThai (DOPA), CC BY 4.0', 'Population: DOPA registration statistics']) {

@@ -6,7 +6,7 @@
 // data-level="province|district|subdistrict" data-feature-count="N" data-period="YYYY-MM">.
 import { Map as MapLibreMap, Popup, NavigationControl, setWorkerUrl } from 'maplibre-gl';
 import { h } from './dom.js';
-import { INDICATORS, STRINGS } from './i18n.js';
+import { CLASS_SCHEMES, INDICATORS, STRINGS } from './i18n.js';
 
 // The worker's name carries a hash of its bytes (build.mjs defines it), so the hub can serve it
 // `immutable` like app.js; it is loaded from the page's own folder.
@@ -30,6 +30,7 @@ const state = {
   lang: pickLang(),
   indicator: INDICATORS.includes(params.get('indicator')) ? params.get('indicator') : 'coverage',
   period: /^\d{4}-\d{2}$/.test(params.get('period') || '') ? params.get('period') : null, // null = latest
+  classes: CLASS_SCHEMES.includes(params.get('classes')) ? params.get('classes') : '', // '' = the hub's default
   shownPeriod: null,
   periods: null,
   legend: null,
@@ -198,11 +199,15 @@ function fitTo(entry, animate) {
 // ---------- loading ----------
 async function loadLegend() {
   const legend = await getJson(`${API}/legend?indicator=${encodeURIComponent(state.indicator)}`);
+  await mapLoaded;
+  applyLegend(legend);
+  return legend;
+}
+
+function applyLegend(legend) {
   state.legend = legend;
   renderLegend();
-  await mapLoaded;
   map.setPaintProperty('areas-fill', 'fill-color', fillColour(legend));
-  return legend;
 }
 
 async function loadCurrent({ fit = true, animate = true } = {}) {
@@ -214,12 +219,19 @@ async function loadCurrent({ fit = true, animate = true } = {}) {
   const q = new URLSearchParams({ indicator: state.indicator, zoom: String(LEVELS[entry.level].zoom) });
   if (entry.within) q.set('within', entry.within);
   if (state.period) q.set('period', state.period);
+  if (state.classes) q.set('classes', state.classes);
   let fc;
   try {
-    if (!state.legendPromise) state.legendPromise = loadLegend();
-    const [data] = await Promise.all([getJson(`${API}/maps/${entry.level}.geojson?${q}`), state.legendPromise, mapLoaded]);
+    const [data] = await Promise.all([getJson(`${API}/maps/${entry.level}.geojson?${q}`), mapLoaded]);
     fc = data;
     if (!Array.isArray(fc.features)) throw new ApiError('bad_response', t('errBadResponse'));
+    // A map carries the legend of its own classes (computed from its areas, or the fixed ones);
+    // a hub without it gets the fixed legend.
+    if (fc.legend) applyLegend(fc.legend);
+    else {
+      if (!state.legendPromise) state.legendPromise = loadLegend();
+      await state.legendPromise;
+    }
   } catch (e) {
     if (seq !== state.seq) return;
     if (state.legendPromise && !state.legend) state.legendPromise = null; // retry the legend too
@@ -401,6 +413,15 @@ function renderLegend() {
       h('span', {}, s[`label_${state.lang}`] || t(`state_${key}`))));
   }
   $('legend-items').replaceChildren(...items);
+  $('legend-scheme').textContent = lg?.[`scheme_${state.lang}`] || '';
+  document.body.dataset.classes = lg?.scheme || '';
+}
+
+function renderClassOptions() {
+  const select = $('classes');
+  select.replaceChildren(...CLASS_SCHEMES.map((s) =>
+    h('option', { value: s, selected: s === state.classes ? '' : undefined }, t(`classes_${s || 'auto'}`))));
+  select.value = state.classes;
 }
 
 function renderBreadcrumb() {
@@ -456,6 +477,7 @@ function applyLanguage() {
   $('menu-toggle').setAttribute('aria-label', t('menu'));
   $('hint').textContent = LEVELS[top().level].child ? t('hint') : t('hintLeaf');
   renderIndicatorOptions();
+  renderClassOptions();
   renderLegend();
   renderBreadcrumb();
   renderPeriod();
@@ -472,6 +494,11 @@ $('indicator').addEventListener('change', (e) => {
   state.indicator = e.target.value;
   state.legend = null;
   state.legendPromise = null;
+  closePopup();
+  loadCurrent({ fit: false });
+});
+$('classes').addEventListener('change', (e) => {
+  state.classes = CLASS_SCHEMES.includes(e.target.value) ? e.target.value : '';
   closePopup();
   loadCurrent({ fit: false });
 });

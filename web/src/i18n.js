@@ -1,7 +1,9 @@
 // Every string the page shows, in Thai (default) and English. Legend titles and class labels
-// come from GET /api/v1/legend (title_th/title_en, label_th/label_en), not from here.
+// come with each map's legend (title_th/title_en, label_th/label_en), not from here.
 
 export const INDICATORS = ['coverage', 'shortfall_per_resident', 'high_risk_funds', 'reporting_rate'];
+// How a map's values are put into colour classes ('' lets the hub choose for the level shown).
+export const CLASS_SCHEMES = ['', 'quantile', 'pretty', 'fixed'];
 
 export const STRINGS = {
   th: {
@@ -11,6 +13,11 @@ export const STRINGS = {
     menu: 'ตัวเลือกแผนที่',
     indicator: 'ตัวชี้วัด',
     period: 'เดือน',
+    classes: 'ช่วงสี',
+    classes_auto: 'อัตโนมัติ (ตามระดับที่แสดง)',
+    classes_quantile: 'ตามพื้นที่บนแผนที่: จำนวนพื้นที่เท่ากัน',
+    classes_pretty: 'ตามพื้นที่บนแผนที่: ช่วงกว้างเท่ากัน',
+    classes_fixed: 'ช่วงคงที่ สู่ 100%',
     langButton: 'English',
     langButtonTitle: 'Switch to English',
     breadcrumb: 'ระดับพื้นที่',
@@ -54,6 +61,11 @@ export const STRINGS = {
     menu: 'Map options',
     indicator: 'Indicator',
     period: 'Month',
+    classes: 'Classes',
+    classes_auto: 'Automatic (by the level shown)',
+    classes_quantile: 'Of the areas shown: equal counts',
+    classes_pretty: 'Of the areas shown: equal widths',
+    classes_fixed: 'Fixed, toward 100%',
     langButton: 'ไทย',
     langButtonTitle: 'เปลี่ยนเป็นภาษาไทย',
     breadcrumb: 'Area level',

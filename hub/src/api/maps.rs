@@ -17,7 +17,7 @@ use welfare_model::{AreaRef, Level};
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::params::{
-    Month, map_indicator, parse_query, policy_names, resolve_network, resolve_range,
+    Month, class_scheme, map_indicator, parse_query, policy_names, resolve_network, resolve_range,
     resolve_within, zoom_of,
 };
 use crate::answers::{answer_response, etag_of, not_modified, not_modified_response};
@@ -51,10 +51,18 @@ struct MapParams {
     /// Only the funds of this network (see `/api/v1/networks`).
     #[param(example = "songkhla-1baht")]
     network: Option<String>,
+    /// How values are put into colour classes: `quantile` (about as many areas in each of five
+    /// classes) or `pretty` (round bounds of equal width), both computed from the areas on the map,
+    /// or `fixed` (the classes toward 100% of `/api/v1/legend`). Default: `quantile` for the whole
+    /// country, `fixed` within a province or district. The answer's `legend` says which, with the
+    /// bounds.
+    #[param(example = "quantile")]
+    classes: Option<String>,
 }
 
 /// A coverage map: a GeoJSON FeatureCollection of the level's areas (outlines simplified for the
-/// zoom) with the indicator's value and class in each feature's properties.
+/// zoom) with the indicator's value and class in each feature's properties, and the `legend` of its
+/// classes (scheme, bounds, colours, labels) beside them.
 #[utoipa::path(
     get,
     path = "/api/v1/maps/{file}",
@@ -107,7 +115,12 @@ async fn map(
     let [policy] = <[String; 1]>::try_from(policy)
         .map_err(|_| ApiError::invalid("policy", "a map shows one policy"))?;
     let network = resolve_network(&snapshot, q.network.as_deref())?;
+    let classes = class_scheme(
+        q.classes.as_deref(),
+        MapRequest::default_classes(within.as_ref()),
+    )?;
     let request = MapRequest {
+        classes,
         level,
         indicator,
         within,
@@ -134,7 +147,8 @@ struct LegendParams {
     indicator: Option<String>,
 }
 
-/// The classes a map indicator is coloured by: bounds, colours and labels.
+/// The fixed classes a map indicator is coloured by (toward 100%): bounds, colours and labels. A map
+/// coloured by classes computed from its areas carries its own `legend`.
 #[utoipa::path(
     get,
     path = "/api/v1/legend",
@@ -168,6 +182,7 @@ mod tests {
             policy: "codi-1-1".into(),
             zoom,
             network: None,
+            classes: welfare_queries::maps::ClassScheme::Quantile,
         };
         let a = etag_of(1, &request(5));
         assert_eq!(a, etag_of(1, &request(5)));

@@ -11,7 +11,7 @@ use welfare_queries::{Range, Rollup, Snapshot};
 
 use super::error::ApiError;
 use crate::analytics::Analytics;
-use welfare_queries::maps::MapIndicator;
+use welfare_queries::maps::{ClassScheme, MapIndicator};
 
 /// Parses the query string into `T`, whose `deny_unknown_fields` turns a misspelt parameter into a 400
 /// that names it.
@@ -314,6 +314,16 @@ pub fn map_indicator(text: Option<&str>) -> Result<MapIndicator, ApiError> {
                 "indicator",
                 format!("{t:?} is not one of {}", known.join(", ")),
             )
+        }),
+    }
+}
+
+/// `classes=` of a map: `fixed`, `quantile` or `pretty`; none is `default`.
+pub fn class_scheme(text: Option<&str>, default: ClassScheme) -> Result<ClassScheme, ApiError> {
+    match text.filter(|t| !t.is_empty()) {
+        None => Ok(default),
+        Some(t) => ClassScheme::parse(t).ok_or_else(|| {
+            ApiError::invalid("classes", format!("{t:?} is not fixed, quantile or pretty"))
         }),
     }
 }

@@ -348,6 +348,7 @@ async fn demo_serves_provinces_that_add_up() -> anyhow::Result<()> {
     }
 
     map_payloads_fit_their_budgets(&client, &base).await?;
+    country_map_classes_show_differences(&client, &base).await?;
     map_page_in_chromium(&client, &base).await?;
     stop(child).await
 }
@@ -378,6 +379,83 @@ async fn map_payloads_fit_their_budgets(
         eprintln!("map {uri}: {count} features, {gz} bytes gzipped (budget {budget})");
         assert!(gz <= budget, "{url}: {gz} bytes gzipped, over {budget}");
     }
+    Ok(())
+}
+
+/// The demo's country map is coloured by classes of its provinces' values (at least four, with
+/// their bounds in the answer's legend); the fixed classes toward 100% are one parameter away.
+async fn country_map_classes_show_differences(
+    client: &reqwest::Client,
+    base: &str,
+) -> anyhow::Result<()> {
+    use std::collections::BTreeSet;
+    for indicator in ["coverage", "shortfall_per_resident", "reporting_rate"] {
+        let map: serde_json::Value = client
+            .get(format!(
+                "{base}/api/v1/maps/province.geojson?indicator={indicator}"
+            ))
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(map["classes"], "quantile");
+        let legend = &map["legend"];
+        assert_eq!(legend["scheme"], "quantile");
+        let bounds = legend["classes"].as_array().context("legend classes")?;
+        let used: BTreeSet<i64> = map["features"]
+            .as_array()
+            .context("features")?
+            .iter()
+            .filter_map(|f| f["properties"]["class"].as_i64())
+            .collect();
+        eprintln!(
+            "country map of {indicator}: {} classes, {} used: {}",
+            bounds.len(),
+            used.len(),
+            bounds
+                .iter()
+                .map(|c| c["label_en"].as_str().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        assert!(bounds.len() >= 4, "{indicator}: {legend}");
+        assert!(used.len() >= 4, "{indicator}: classes used {used:?}");
+        // Each feature's class is the legend's class whose bounds hold its value.
+        for f in map["features"].as_array().unwrap() {
+            let p = &f["properties"];
+            let (Some(value), Some(class)) = (p["value"].as_f64(), p["class"].as_u64()) else {
+                continue;
+            };
+            let c = &bounds[class as usize];
+            assert!(value >= c["min"].as_f64().unwrap(), "{p} in {c}");
+            if let Some(max) = c["max"].as_f64() {
+                assert!(value < max, "{p} in {c}");
+            }
+        }
+    }
+    let fixed: serde_json::Value = client
+        .get(format!("{base}/api/v1/maps/province.geojson?classes=fixed"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let legend: serde_json::Value = client
+        .get(format!("{base}/api/v1/legend?indicator=coverage"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(fixed["legend"], legend);
+    let within: serde_json::Value = client
+        .get(format!("{base}/api/v1/maps/district.geojson?within=50"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        within["classes"], "fixed",
+        "within a province, fixed by default"
+    );
     Ok(())
 }
 
