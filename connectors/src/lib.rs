@@ -11,6 +11,7 @@
 //! - `compliance` (cargo feature `compliance`): the compliance test every kind passes, run by the
 //!   integration tests on every kind against the simulator (crate `welfare-simulator`).
 
+pub mod assessments;
 pub mod batch;
 #[cfg(feature = "compliance")]
 pub mod compliance;

@@ -262,25 +262,34 @@ impl Problems {
 
 /// Reads a registry file whole (at most [`DEFAULT_MAX_BYTES`]).
 pub fn read_registry(path: &Path) -> Result<Registry, RegistryError> {
+    read_table(path, "registry", Reader::new)?.finish()
+}
+
+/// Reads a local table file (CSV or XLSX, at most [`DEFAULT_MAX_BYTES`]) whole into the sink `make`
+/// builds: a registry's, an assessment file's (`what` names it in messages).
+pub(crate) fn read_table<S: RowSink>(
+    path: &Path,
+    what: &str,
+    make: impl FnOnce(Place) -> S,
+) -> Result<S, RegistryError> {
     let refuse = |e: ConnectorError| RegistryError::one(e.to_string());
     let metadata = std::fs::metadata(path)
         .map_err(|e| RegistryError::one(format!("{}: {e}", path.display())))?;
     if metadata.is_dir() {
         return Err(RegistryError::one(format!(
-            "{} is a directory, not a registry file",
+            "{} is a directory, not a {what} file",
             path.display()
         )));
     }
     if metadata.len() > DEFAULT_MAX_BYTES {
         return Err(RegistryError::one(format!(
-            "{} is {} bytes, over the limit of {DEFAULT_MAX_BYTES} bytes for a registry",
+            "{} is {} bytes, over the limit of {DEFAULT_MAX_BYTES} bytes for a {what}",
             path.display(),
             metadata.len()
         )));
     }
     let table = TableFile::local(path, DEFAULT_MAX_BYTES).map_err(RegistryError::one)?;
-    let reader = table.read(path, Reader::new).map_err(refuse)?;
-    reader.finish()
+    table.read(path, make).map_err(refuse)
 }
 
 /// Reads rows pushed one at a time.
@@ -667,7 +676,7 @@ impl RowSink for Reader {
 }
 
 /// A cell as text: numbers as written whole (a code typed as a number), dates as ISO days.
-fn cell_text(value: &RawValue) -> String {
+pub(crate) fn cell_text(value: &RawValue) -> String {
     match value {
         RawValue::Empty => String::new(),
         RawValue::Text(t) => t.trim().to_string(),

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod answers;
 pub mod api;
 pub mod app;
+pub mod assessments;
 pub mod config;
 pub mod demo;
 pub mod geography;

@@ -278,7 +278,7 @@ const KIND_LABELS: &[(FundKind, &str, &[&str])] = &[
 ];
 
 /// A label as compared: lower case, spaces, `-` and `_` dropped.
-fn fold_label(text: &str) -> String {
+pub(crate) fn fold_label(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '_'))
         .flat_map(char::to_lowercase)

@@ -4,6 +4,7 @@
 //! on `arrow-schema` (not all of Arrow), `rust_decimal`, `chrono`, `serde` and `thiserror` only.
 
 pub mod area;
+pub mod assessment;
 pub mod fund;
 pub mod money;
 pub mod period;
@@ -11,6 +12,7 @@ pub mod summary;
 pub mod thai;
 
 pub use area::{AreaCode, AreaCodeError, AreaRef, Level, Region};
+pub use assessment::{Assessment, GovernanceLevel, Score};
 pub use fund::{FundId, FundIdError, FundKind, Network, NetworkId};
 pub use money::{MONEY_PRECISION, MONEY_SCALE, Money, MoneyError};
 pub use period::{Period, PeriodError, bangkok};

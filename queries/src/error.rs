@@ -45,6 +45,10 @@ pub enum QueryError {
     Engine(#[from] DataFusionError),
     #[error("arrow: {0}")]
     Arrow(#[from] ArrowError),
+    #[error("writing the spreadsheet: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error("writing Parquet: {0}")]
+    Parquet(#[from] datafusion::parquet::errors::ParquetError),
 }
 
 impl QueryError {
@@ -65,7 +69,11 @@ impl QueryError {
                     | DataFusionError::SchemaError(..)
                     | DataFusionError::NotImplemented(_)
             ),
-            QueryError::Data(_) | QueryError::Arrow(_) | QueryError::Busy { .. } => false,
+            QueryError::Data(_)
+            | QueryError::Arrow(_)
+            | QueryError::Xlsx(_)
+            | QueryError::Parquet(_)
+            | QueryError::Busy { .. } => false,
         }
     }
 

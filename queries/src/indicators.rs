@@ -184,6 +184,8 @@ pub struct AreaIndicators {
     pub on_time_rate: Option<Decimal>,
     pub matching: Matching,
     pub risk: FlagCounts,
+    /// Governance assessments of the welfare funds open at the range's end.
+    pub governance: crate::governance::GovernanceCounts,
 }
 
 /// What an indicators request asks.
@@ -213,20 +215,22 @@ fn level_of(text: &str) -> Result<Level, QueryError> {
         .map_err(|e| QueryError::Data(format!("level {text}: {e}")))
 }
 
-/// Coverage, completeness, matching under `policy` and risk-flag counts per area.
+/// Coverage, completeness, matching under `policy`, risk-flag and governance counts per area.
 pub async fn area_indicators(
     snapshot: &Snapshot,
     query: &IndicatorQuery,
     thresholds: &RiskThresholds,
 ) -> Result<Vec<AreaIndicators>, QueryError> {
     // Independent statements: run side by side, each on its own partitions.
-    let (mut rows, risk) = futures_util::future::try_join(
+    let (mut rows, risk, governance) = futures_util::future::try_join3(
         area_figures(snapshot, query),
         risk_counts(snapshot, query, thresholds),
+        crate::governance::governance_counts(snapshot, query),
     )
     .await?;
     for r in &mut rows {
         r.risk = risk.get(&r.code).copied().unwrap_or_default();
+        r.governance = governance.get(&r.code).copied().unwrap_or_default();
     }
     Ok(rows)
 }
@@ -343,6 +347,7 @@ pub async fn area_figures(
                 universal_local: m0(&uni_l[i]),
             },
             risk: FlagCounts::default(),
+            governance: Default::default(),
             code,
         });
     }
@@ -427,6 +432,12 @@ pub fn indicators_output(rows: &[AreaIndicators], population_year: i32) -> Outpu
         ("received", M),
         ("shortfall", M),
         ("universal_budget", M),
+        ("funds_assessed", Int),
+        ("assessed_share", Ratio),
+        ("governance_excellent", Int),
+        ("governance_good", Int),
+        ("governance_fair", Int),
+        ("governance_improve", Int),
         ("funds_low_risk", Int),
         ("funds_watch", Int),
         ("funds_high_risk", Int),
@@ -463,6 +474,12 @@ pub fn indicators_output(rows: &[AreaIndicators], population_year: i32) -> Outpu
             Value::Money(Some(r.matching.received())),
             Value::Money(Some(r.matching.shortfall())),
             Value::Money(Some(r.matching.universal())),
+            Value::Int(Some(r.governance.funds_assessed)),
+            Value::Ratio(r.governance.assessed_share()),
+            Value::Int(Some(r.governance.excellent)),
+            Value::Int(Some(r.governance.good)),
+            Value::Int(Some(r.governance.fair)),
+            Value::Int(Some(r.governance.improve)),
             Value::Int(Some(r.risk.low)),
             Value::Int(Some(r.risk.watch)),
             Value::Int(Some(r.risk.high)),

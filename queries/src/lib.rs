@@ -5,6 +5,7 @@
 //! store, tests fill one by hand.
 
 pub mod error;
+pub mod governance;
 pub mod guard;
 pub mod indicators;
 pub mod maps;

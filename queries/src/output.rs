@@ -1,4 +1,5 @@
-//! Results as tables, and the three ways the API writes a table: JSON, CSV for Excel, Arrow IPC.
+//! Results as tables, and the ways the API writes a table: JSON, CSV and XLSX for Excel, Arrow IPC and
+//! Parquet for analysts.
 //!
 //! Everything the API returns as rows goes through [`Output`]: the indicator builders fill one, and
 //! user SQL results come as Arrow batches already. One writer per format serves both.
@@ -292,6 +293,161 @@ pub fn to_arrow_ipc(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u
         writer.finish()?;
     }
     Ok(out)
+}
+
+/// A Parquet file: typed columns as the Arrow answer has them (money Decimal128(18, 2), counts
+/// Int64, ratios Float64), for analysts' tools. Text is kept as stored: a Parquet reader runs no
+/// formula.
+pub fn to_parquet(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, QueryError> {
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::basic::{Compression, ZstdLevel};
+    use datafusion::parquet::file::properties::WriterProperties;
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, schema.clone(), Some(properties))?;
+    for b in batches {
+        writer.write(b)?;
+    }
+    writer.close()?;
+    Ok(out)
+}
+
+/// Where the figures of every export come from, with the licences the geography bundle asks to show
+/// wherever its data is.
+pub const ATTRIBUTION: &[&str] = &[
+    "Welfare Hub — ศูนย์ข้อมูลกองทุนสวัสดิการชุมชน: figures from the funds' monthly reports (ตัวเลขจากรายงานประจำเดือนของกองทุน)",
+    "Boundaries: OCHA/HDX COD-AB, Royal Thai Survey Department (CC BY-IGO)",
+    "Codes and names: GeoThai (DOPA), CC BY 4.0",
+    "Population: DOPA registration statistics",
+];
+
+/// The notes of an export: [`ATTRIBUTION`], and what else `extra` says (the snapshot the figures are
+/// of, the request that gives them again).
+pub fn workbook_notes(sheet: &str, extra: &[String]) -> WorkbookNotes {
+    let mut attribution: Vec<String> = ATTRIBUTION.iter().map(|l| l.to_string()).collect();
+    attribution.extend(extra.iter().cloned());
+    WorkbookNotes {
+        sheet: sheet.to_string(),
+        attribution,
+    }
+}
+
+/// What an XLSX export says beside its table.
+#[derive(Debug, Clone, Default)]
+pub struct WorkbookNotes {
+    /// The table sheet's name (at most 31 characters; cut if longer).
+    pub sheet: String,
+    /// Lines of the second sheet: where the data comes from, under which licences, and how to get
+    /// the same figures again.
+    pub attribution: Vec<String>,
+}
+
+/// Excel's limit on the characters of a cell.
+const XLSX_CELL_CHARS: usize = 32_767;
+
+/// An XLSX workbook for Excel: the table on the first sheet with a bold, frozen header row,
+/// numbers as numbers (money with two decimals, thousands separated), text as text cells (one a
+/// spreadsheet would read as a formula is marked as text, never run), and the attribution on a second
+/// sheet.
+pub fn to_xlsx(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    notes: &WorkbookNotes,
+) -> Result<Vec<u8>, QueryError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut workbook = Workbook::new();
+    let header = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    let quoted = Format::new().set_quote_prefix();
+    let sheet_name: String = notes.sheet.chars().take(31).collect();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(if sheet_name.is_empty() {
+        "data"
+    } else {
+        &sheet_name
+    })?;
+    for (c, field) in schema.fields().iter().enumerate() {
+        sheet.write_string_with_format(0, col(c)?, field.name(), &header)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    let mut row: u32 = 1;
+    for batch in batches {
+        for r in 0..batch.num_rows() {
+            for (c, column) in batch.columns().iter().enumerate() {
+                if column.is_null(r) {
+                    continue;
+                }
+                let c = col(c)?;
+                match column.data_type() {
+                    DataType::Int8
+                    | DataType::Int16
+                    | DataType::Int32
+                    | DataType::Int64
+                    | DataType::UInt8
+                    | DataType::UInt16
+                    | DataType::UInt32
+                    | DataType::UInt64
+                    | DataType::Float32
+                    | DataType::Float64 => {
+                        let v = cast(&column.slice(r, 1), &DataType::Float64)?;
+                        let v = v.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+                        sheet.write_number(row, c, v.value(0))?;
+                    }
+                    DataType::Decimal128(_, scale) => {
+                        let v = column
+                            .as_primitive::<datafusion::arrow::datatypes::Decimal128Type>()
+                            .value(r);
+                        let exact =
+                            Decimal::from_i128_with_scale(v, u32::from(scale.unsigned_abs()));
+                        let number: f64 = exact.to_string().parse().unwrap_or_default();
+                        sheet.write_number_with_format(row, c, number, &money)?;
+                    }
+                    DataType::Boolean => {
+                        sheet.write_boolean(row, c, column.as_boolean().value(r))?;
+                    }
+                    _ => {
+                        let text = cast(&column.slice(r, 1), &DataType::Utf8)?;
+                        let text = text.as_string::<i32>().value(0);
+                        let text: Cow<'_, str> = if text.chars().count() > XLSX_CELL_CHARS {
+                            Cow::Owned(text.chars().take(XLSX_CELL_CHARS).collect())
+                        } else {
+                            Cow::Borrowed(text)
+                        };
+                        if neutralised(&text) == text {
+                            sheet.write_string(row, c, text.as_ref())?;
+                        } else {
+                            sheet.write_string_with_format(row, c, text.as_ref(), &quoted)?;
+                        }
+                    }
+                }
+            }
+            row += 1;
+            if row >= 1_048_576 {
+                return Err(QueryError::Invalid(
+                    "the table has more rows than a spreadsheet holds (1,048,576); ask for a \
+                     narrower one, or format=csv or parquet"
+                        .into(),
+                ));
+            }
+        }
+    }
+    sheet.autofit();
+    let about = workbook.add_worksheet();
+    about.set_name("ที่มา Sources")?;
+    for (i, line) in notes.attribution.iter().enumerate() {
+        about.write_string(u32::try_from(i).unwrap_or(u32::MAX), 0, line)?;
+    }
+    about.set_column_width(0, 100)?;
+    Ok(workbook.save_to_buffer()?)
+}
+
+fn col(c: usize) -> Result<u16, QueryError> {
+    u16::try_from(c)
+        .ok()
+        .filter(|c| *c < 16_384)
+        .ok_or_else(|| QueryError::Invalid("more columns than a spreadsheet holds (16,384)".into()))
 }
 
 /// Named columns of a query result, read back into Rust values.

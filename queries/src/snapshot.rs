@@ -171,6 +171,13 @@ impl Snapshot {
                 vec![vec![tables.policies.clone()]],
             )?;
         }
+        // Assessments serve the hub's own indicators only; user SQL sees the tables of [`TABLES`].
+        register(
+            &ctx,
+            "assessments",
+            crate::governance::assessments_schema(),
+            vec![vec![tables.assessments.clone()]],
+        )?;
         let names = area_names(&tables)?;
         Ok(Snapshot {
             names,

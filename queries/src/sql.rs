@@ -224,7 +224,7 @@ tambon_budget AS (
 }
 
 /// The level key columns of a rollup: (code expression, level expression, GROUP BY clause).
-fn grouping(rollup: Rollup) -> (String, String, String) {
+pub(crate) fn grouping(rollup: Rollup) -> (String, String, String) {
     let level_key = |level: Level| match level {
         Level::Country => "'TH'",
         Level::Region => "region",
@@ -406,12 +406,12 @@ ORDER BY s.period_index",
 
 /// Where a fund is: its tambon with the tambon's ancestors, or (a provincial-level fund) its
 /// province with no tambon or district.
-const PLACES: &str = "SELECT code AS place, CASE WHEN level = 'subdistrict' THEN code END AS tambon, \
+pub(crate) const PLACES: &str = "SELECT code AS place, CASE WHEN level = 'subdistrict' THEN code END AS tambon, \
     district_code, province_code, region FROM areas WHERE level IN ('subdistrict', 'province')";
 
 /// The funds with the code of their place (their tambon, or a provincial-level fund's province), and
 /// no column named like the places' own (an area filter names those).
-const FUND_PLACES: &str = "SELECT fund_id, fund_key, COALESCE(tambon_code, province_code) AS place, \
+pub(crate) const FUND_PLACES: &str = "SELECT fund_id, fund_key, COALESCE(tambon_code, province_code) AS place, \
     counts_in_coverage, registered_index, closed_index FROM funds";
 
 /// People per year within an area.

@@ -192,6 +192,8 @@ pub struct TablesBuilder {
     pub networks: Vec<String>,
     /// (network id, fund id): which funds each network holds.
     pub network_funds: Vec<(String, String)>,
+    /// Every governance assessment.
+    pub assessments: Vec<crate::governance::AssessmentRow>,
     pub summaries: Vec<SummaryRow>,
     pub policies: Vec<Policy>,
     /// Reports are due on this day of the following month (default 15).
@@ -207,6 +209,8 @@ pub struct Tables {
     pub network_funds: RecordBatch,
     /// Every network's id.
     pub networks: std::collections::BTreeSet<String>,
+    /// `assessments` (see [`crate::governance::assessments_schema`]).
+    pub assessments: RecordBatch,
     pub summaries: Vec<RecordBatch>,
     pub policies: RecordBatch,
     pub policy_list: Vec<Policy>,
@@ -296,12 +300,14 @@ impl TablesBuilder {
             network_funds_schema(),
             vec![Arc::new(network.finish()), Arc::new(member.finish())],
         )?;
+        let assessments = crate::governance::build_assessments(&self.assessments, &keys)?;
         Ok(Tables {
             areas,
             population,
             funds,
             network_funds,
             networks: self.networks.iter().cloned().collect(),
+            assessments,
             summaries,
             policies,
             policy_list: self.policies,

@@ -40,7 +40,9 @@ use futures_util::StreamExt;
 
 use crate::error::QueryError;
 use crate::guard::{StatementLimits, user_statement};
-use crate::output::{batches_to_json_rows, to_arrow_ipc, to_csv};
+use crate::output::{
+    batches_to_json_rows, to_arrow_ipc, to_csv, to_parquet, to_xlsx, workbook_notes,
+};
 use crate::snapshot::SandboxLimits;
 
 /// The stack of every thread that parses, plans or runs user SQL. Statements of the accepted size
@@ -67,6 +69,10 @@ pub enum AnswerFormat {
     Csv,
     /// An Arrow IPC stream.
     Arrow,
+    /// An XLSX workbook for Excel.
+    Xlsx,
+    /// A Parquet file.
+    Parquet,
 }
 
 impl AnswerFormat {
@@ -75,6 +81,8 @@ impl AnswerFormat {
             AnswerFormat::Json => "JSON",
             AnswerFormat::Csv => "CSV",
             AnswerFormat::Arrow => "Arrow",
+            AnswerFormat::Xlsx => "XLSX",
+            AnswerFormat::Parquet => "Parquet",
         }
     }
 }
@@ -342,11 +350,18 @@ fn encode(
             body.push(b']');
             (body, rows)
         }
-        AnswerFormat::Csv | AnswerFormat::Arrow => {
-            let body = if format == AnswerFormat::Csv {
-                to_csv(schema, batches)?
-            } else {
-                to_arrow_ipc(schema, batches)?
+        AnswerFormat::Csv | AnswerFormat::Arrow | AnswerFormat::Xlsx | AnswerFormat::Parquet => {
+            let body = match format {
+                AnswerFormat::Csv => to_csv(schema, batches)?,
+                AnswerFormat::Xlsx => {
+                    let notes = workbook_notes(
+                        "query",
+                        &["A query in SQL over the snapshot (POST /api/v1/query)".into()],
+                    );
+                    to_xlsx(schema, batches, &notes)?
+                }
+                AnswerFormat::Parquet => to_parquet(schema, batches)?,
+                _ => to_arrow_ipc(schema, batches)?,
             };
             if body.len() > cap {
                 return Err(QueryError::AnswerTooLarge {

@@ -60,7 +60,7 @@ struct FundsParams {
     /// Only the funds of this network (see `/api/v1/networks`).
     #[param(example = "songkhla-1baht")]
     network: Option<String>,
-    /// `json` (default), `csv` or `arrow`.
+    /// `json` (default), `csv` or `xlsx` for Excel, `arrow` or `parquet` for analysts.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
 }
@@ -165,7 +165,7 @@ struct FundParams {
     /// The month of the ratios and flag (default: the latest month whose reports are due).
     #[param(value_type = Option<Month>)]
     period: Option<String>,
-    /// `json` (default); `csv` or `arrow` give the history table.
+    /// `json` (default); `csv`, `xlsx`, `arrow` or `parquet` give the history table.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
 }
@@ -183,6 +183,9 @@ struct FundAnswer {
     reasons: Vec<String>,
     /// The latest monthly summary (`null` before the first).
     latest: Option<serde_json::Value>,
+    /// The latest governance assessment at or before the month: `overall_level`, `assessed_on`,
+    /// `form_version` (`null` when none).
+    assessment: Option<serde_json::Value>,
     /// Every monthly summary, oldest first: `period`, the measures, `revision`, `on_time`, `source`.
     #[schema(schema_with = history_rows)]
     history: (),
@@ -250,6 +253,15 @@ async fn fund_answer(
         )));
     };
     let history = indicators::fund_history(snapshot, id).await?;
+    let assessment = welfare_queries::governance::fund_assessment(snapshot, id, range.to)
+        .await?
+        .map(|a| {
+            serde_json::json!({
+                "overall_level": a.overall_level,
+                "assessed_on": a.assessed_on,
+                "form_version": a.form_version,
+            })
+        });
     if format != Format::Json {
         return output_answer(
             format,
@@ -272,6 +284,7 @@ async fn fund_answer(
         "risk": risk.flag.as_str(),
         "reasons": risk.reasons,
         "latest": rows.last(),
+        "assessment": assessment,
         "history": rows,
     }))?))
 }

@@ -64,7 +64,7 @@ struct IndicatorsParams {
     /// network's funds in it.
     #[param(example = "songkhla-1baht")]
     network: Option<String>,
-    /// `json` (default), `csv` or `arrow`.
+    /// `json` (default), `csv` or `xlsx` for Excel, `arrow` or `parquet` for analysts.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
 }
@@ -317,7 +317,7 @@ struct TimeseriesParams {
     /// Only the funds of this network (see `/api/v1/networks`).
     #[param(example = "songkhla-1baht")]
     network: Option<String>,
-    /// `json` (default), `csv` or `arrow`.
+    /// `json` (default), `csv` or `xlsx` for Excel, `arrow` or `parquet` for analysts.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
 }

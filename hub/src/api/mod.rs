@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use welfare_connectors::Secret;
 use welfare_queries::datafusion::arrow::array::RecordBatch;
 use welfare_queries::datafusion::arrow::datatypes::SchemaRef;
-use welfare_queries::output::{to_arrow_ipc, to_csv};
+use welfare_queries::output::{to_arrow_ipc, to_csv, to_parquet, to_xlsx, workbook_notes};
 use welfare_queries::{Output, QueryError, Snapshot};
 
 use crate::access::{self, Caller, Denied, Role};
@@ -42,6 +42,8 @@ pub mod params;
 // `unused_qualifications` lint flags in the resource modules.
 #[allow(unused_qualifications)]
 mod areas;
+#[allow(unused_qualifications)]
+mod assessments;
 #[allow(unused_qualifications)]
 mod audit;
 #[allow(unused_qualifications)]
@@ -250,6 +252,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(connectors::routes())
         .merge(indicators::routes())
         .merge(funds::routes())
+        .merge(assessments::routes())
         .merge(query::routes())
         .merge(maps::routes())
         .merge(networks::routes())
@@ -281,7 +284,8 @@ pub fn envelope(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, 
 }
 
 /// Encodes a table in the asked format: JSON (`meta` becomes the envelope around `rows`), CSV
-/// (UTF-8 with a BOM, so Excel shows Thai; downloaded as `name.csv`) or an Arrow IPC stream.
+/// (UTF-8 with a BOM, so Excel shows Thai; downloaded as `name.csv`), an Arrow IPC stream, an XLSX
+/// workbook (`name.xlsx`, with the sources on a second sheet) or Parquet (`name.parquet`).
 pub fn table_answer(
     format: Format,
     version: u64,
@@ -299,12 +303,16 @@ pub fn table_answer(
             meta.insert("rows".into(), serde_json::Value::Array(rows));
             Encoded::json(json_bytes(&serde_json::Value::Object(meta))?)
         }
-        Format::Csv => Encoded::new(to_csv(&schema, batches)?, "text/csv; charset=utf-8")
+        Format::Csv => Encoded::new(to_csv(&schema, batches)?, format.content_type())
             .with_disposition(format!("attachment; filename=\"{name}.csv\"")),
-        Format::Arrow => Encoded::new(
-            to_arrow_ipc(&schema, batches)?,
-            "application/vnd.apache.arrow.stream",
-        ),
+        Format::Arrow => Encoded::new(to_arrow_ipc(&schema, batches)?, format.content_type()),
+        Format::Xlsx => {
+            let notes = workbook_notes(name, &[format!("Snapshot (ชุดข้อมูล) {version}")]);
+            Encoded::new(to_xlsx(&schema, batches, &notes)?, format.content_type())
+                .with_disposition(format!("attachment; filename=\"{name}.xlsx\""))
+        }
+        Format::Parquet => Encoded::new(to_parquet(&schema, batches)?, format.content_type())
+            .with_disposition(format!("attachment; filename=\"{name}.parquet\"")),
     })
 }
 

@@ -59,6 +59,12 @@ pub const ROUTE_ROLES: &[(&str, &str, Role)] = &[
     ("post", "/api/v1/query", Role::Viewer),
     ("post", "/api/v1/funds", Role::ProvinceEditor),
     ("patch", "/api/v1/funds/{id}", Role::ProvinceEditor),
+    ("get", "/api/v1/funds/{id}/assessments", Role::Viewer),
+    (
+        "post",
+        "/api/v1/funds/{id}/assessments",
+        Role::ProvinceEditor,
+    ),
     ("get", "/api/v1/audit", Role::ProvinceEditor),
     ("post", "/api/v1/connectors", Role::ProvinceEditor),
     ("patch", "/api/v1/connectors/{id}", Role::ProvinceEditor),
@@ -191,8 +197,8 @@ pub fn base() -> OpenApi {
 ///   describe it more precisely): 400 (a bad parameter, bad UTF-8 in the path or query), 500, 503
 ///   (busy, with `Retry-After`) and, for everything else the HTTP layer answers (405, 408, 413, …),
 ///   `default` — all in the one error shape;
-/// - to every table answer (an operation with a `format` parameter), its CSV and Arrow forms beside
-///   the JSON, and for a `GET` (cached per snapshot) the 304 to `If-None-Match`.
+/// - to every table answer (an operation with a `format` parameter), its CSV, Arrow, XLSX and
+///   Parquet forms beside the JSON, and for a `GET` (cached per snapshot) the 304 to `If-None-Match`.
 pub fn finish(document: &mut OpenApi) {
     for (path, item) in document.paths.paths.iter_mut() {
         let get = item.get.is_some();
@@ -222,6 +228,19 @@ pub fn finish(document: &mut OpenApi) {
                             .build()
                             .into(),
                     );
+                    for binary in [super::params::XLSX, super::params::PARQUET] {
+                        ok.content.insert(
+                            binary.into(),
+                            ContentBuilder::new()
+                                .schema(Some(
+                                    ObjectBuilder::new()
+                                        .schema_type(Type::String)
+                                        .content_media_type(binary),
+                                ))
+                                .build()
+                                .into(),
+                        );
+                    }
                     ok.content.insert(
                         "application/vnd.apache.arrow.stream".into(),
                         ContentBuilder::new()

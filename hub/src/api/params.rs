@@ -130,17 +130,38 @@ pub enum Format {
     Json,
     Csv,
     Arrow,
+    Xlsx,
+    Parquet,
 }
 
-/// `format=json|csv|arrow` (default JSON).
+impl Format {
+    /// The media type of a table in this format (JSON's is the envelope's).
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Arrow => "application/vnd.apache.arrow.stream",
+            Format::Xlsx => XLSX,
+            Format::Parquet => PARQUET,
+        }
+    }
+}
+
+/// The media types of the spreadsheet and Parquet forms of a table.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const PARQUET: &str = "application/vnd.apache.parquet";
+
+/// `format=json|csv|arrow|xlsx|parquet` (default JSON).
 pub fn format_of(text: Option<&str>) -> Result<Format, ApiError> {
     match text {
         None | Some("json") => Ok(Format::Json),
         Some("csv") => Ok(Format::Csv),
         Some("arrow") => Ok(Format::Arrow),
+        Some("xlsx") => Ok(Format::Xlsx),
+        Some("parquet") => Ok(Format::Parquet),
         Some(other) => Err(ApiError::invalid(
             "format",
-            format!("{other:?} is not json, csv or arrow"),
+            format!("{other:?} is not json, csv, arrow, xlsx or parquet"),
         )),
     }
 }

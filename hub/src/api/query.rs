@@ -31,7 +31,7 @@ struct QueryBody {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct QueryParams {
-    /// `json` (default), `csv` or `arrow`.
+    /// `json` (default), `csv` or `xlsx` for Excel, `arrow` or `parquet` for analysts.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
 }
@@ -83,6 +83,8 @@ async fn query(
         Format::Json => AnswerFormat::Json,
         Format::Csv => AnswerFormat::Csv,
         Format::Arrow => AnswerFormat::Arrow,
+        Format::Xlsx => AnswerFormat::Xlsx,
+        Format::Parquet => AnswerFormat::Parquet,
     };
     let body: QueryBody = json_body(&body, "{\"sql\": \"SELECT …\"}")?;
     let analytics = state.analytics()?;
@@ -124,6 +126,28 @@ async fn query(
             .into_response(),
         AnswerFormat::Arrow => (
             [(header::CONTENT_TYPE, "application/vnd.apache.arrow.stream")],
+            answer.body,
+        )
+            .into_response(),
+        AnswerFormat::Xlsx => (
+            [
+                (header::CONTENT_TYPE, super::params::XLSX),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"query.xlsx\"",
+                ),
+            ],
+            answer.body,
+        )
+            .into_response(),
+        AnswerFormat::Parquet => (
+            [
+                (header::CONTENT_TYPE, super::params::PARQUET),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"query.parquet\"",
+                ),
+            ],
             answer.body,
         )
             .into_response(),

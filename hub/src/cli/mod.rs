@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use welfare_hub::config::Config;
 use welfare_hub::store::{Store, redact_url};
 
+mod assessments;
 mod connectors;
 mod demo;
 mod funds;
@@ -55,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: funds::Command,
     },
+    /// Governance assessments of funds (the national standard form).
+    Assessments {
+        #[command(subcommand)]
+        command: assessments::Command,
+    },
     /// Reference geography.
     Geography {
         #[command(subcommand)]
@@ -88,6 +94,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Connectors { command } => connectors::run(config, command).await,
         Command::Quarantine { command } => quarantine::run(config, command).await,
         Command::Funds { command } => funds::run(config, command).await,
+        Command::Assessments { command } => assessments::run(config, command).await,
         Command::Geography { command } => geography::run(config, command).await,
         Command::Token { command } => token::run(config, command).await,
         Command::Openapi => Ok(()),

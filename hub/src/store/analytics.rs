@@ -96,6 +96,17 @@ impl Store {
             .map(|n| n.id.to_string())
             .collect();
         b.network_funds = self.network_memberships().await?;
+        b.assessments = self
+            .assessments()
+            .await?
+            .into_values()
+            .map(|a| welfare_queries::governance::AssessmentRow {
+                fund_id: a.fund_id.to_string(),
+                assessed_on: a.assessed_on,
+                form_version: a.form_version,
+                overall_level: a.overall_level,
+            })
+            .collect();
         // The earliest sending of each revised fund-month decides whether it came on time.
         let mut first: HashMap<(String, String), FirstSeen> = HashMap::new();
         let mut stream =

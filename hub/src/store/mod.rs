@@ -8,6 +8,7 @@
 // One file per kind of thing the store holds, named by it.
 mod analytics;
 mod areas;
+mod assessments;
 mod audit;
 mod connectors;
 mod funds;
@@ -29,6 +30,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use areas::{AreaListing, MapSource};
+pub use assessments::AssessmentChange;
 pub use audit::{Actor, AuditEntry, AuditFilter};
 pub use connectors::{ConnectorRecord, Origin};
 pub use funds::{FundChange, FundReference, RegistryFingerprint};
@@ -71,6 +73,12 @@ const SQLITE_MIGRATIONS: &[MigrationFile] = &[
         "0004_connectors_managed_live.sql",
         include_str!("../../migrations/sqlite/0004_connectors_managed_live.sql"),
     ),
+    (
+        5,
+        "governance assessments",
+        "0005_governance_assessments.sql",
+        include_str!("../../migrations/sqlite/0005_governance_assessments.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
@@ -97,6 +105,12 @@ const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
         "connectors managed live",
         "0004_connectors_managed_live.sql",
         include_str!("../../migrations/postgres/0004_connectors_managed_live.sql"),
+    ),
+    (
+        5,
+        "governance assessments",
+        "0005_governance_assessments.sql",
+        include_str!("../../migrations/postgres/0005_governance_assessments.sql"),
     ),
 ];
 

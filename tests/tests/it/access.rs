@@ -377,6 +377,10 @@ fn request_for(method: &str, path: &str, fund: &str) -> (String, Option<serde_js
         })),
         ("patch", _) => Some(serde_json::json!({"name_th": "ชื่อใหม่"})),
         ("post", "/api/v1/query") => Some(serde_json::json!({"sql": "SELECT 1"})),
+        ("post", "/api/v1/funds/{id}/assessments") => Some(serde_json::json!({
+            "assessed_on": "2025-06-30", "form_version": "2566", "overall_level": "good",
+            "scores": {"ธรรมาภิบาล": 80, "คุณธรรม": "72.5"},
+        })),
         ("post", _) => Some(serde_json::json!({})),
         _ => None,
     };

@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 mod access;
 mod analytics;
 mod api;
+mod assessments;
 mod bundle;
 mod connector_file;
 mod connector_file_structure;
@@ -34,6 +35,7 @@ mod connector_http_json;
 mod connector_sql;
 mod corpus;
 mod e2e;
+mod exports;
 mod faults;
 mod hostile_sql;
 mod http_hygiene;

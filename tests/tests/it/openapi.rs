@@ -124,7 +124,8 @@ async fn the_document_is_openapi_3_1_served_as_json_and_self_contained() -> anyh
             "{r} does not resolve"
         );
     }
-    // A table answer (a `format` parameter) comes as JSON, CSV or Arrow; a cached GET revalidates.
+    // A table answer (a `format` parameter) comes as JSON, CSV, XLSX, Arrow or Parquet; a cached GET
+    // revalidates.
     let mut tables = 0;
     for (method, path, op) in operations(&document) {
         let has_format = op["parameters"]
@@ -141,7 +142,9 @@ async fn the_document_is_openapi_3_1_served_as_json_and_self_contained() -> anyh
             BTreeSet::from([
                 "application/json",
                 "application/vnd.apache.arrow.stream",
-                "text/csv; charset=utf-8"
+                "application/vnd.apache.parquet",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "text/csv; charset=utf-8",
             ]),
             "{method} {path}"
         );
@@ -205,6 +208,8 @@ async fn the_document_lists_every_route_the_router_has_and_no_other() -> anyhow:
         ("post", "/api/v1/networks"),
         ("get", "/api/v1/networks/{id}"),
         ("patch", "/api/v1/networks/{id}"),
+        ("get", "/api/v1/funds/{id}/assessments"),
+        ("post", "/api/v1/funds/{id}/assessments"),
     ] {
         assert!(
             listed.contains(&(expected.0.to_string(), expected.1.to_string())),
@@ -358,6 +363,7 @@ async fn routes_that_need_the_token_say_so_and_every_error_has_the_one_shape() -
             "get /api/v1/connectors/{id}/runs",
             "get /api/v1/funds",
             "get /api/v1/funds/{id}",
+            "get /api/v1/funds/{id}/assessments",
             "get /api/v1/networks/{id}",
             "get /api/v1/quarantine",
             "get /api/v1/tokens",
@@ -369,6 +375,7 @@ async fn routes_that_need_the_token_say_so_and_every_error_has_the_one_shape() -
             "post /api/v1/connectors/{id}/check",
             "post /api/v1/connectors/{id}/run",
             "post /api/v1/funds",
+            "post /api/v1/funds/{id}/assessments",
             "post /api/v1/networks",
             "post /api/v1/query",
             "post /api/v1/tokens",
