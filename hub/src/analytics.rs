@@ -187,6 +187,30 @@ impl Analytics {
         }))
     }
 
+    /// The country's indicators at `period` under the default policy: the row
+    /// `/api/v1/indicators?level=country&period=` answers (the demo prints it).
+    pub async fn country(
+        &self,
+        period: welfare_model::Period,
+    ) -> Result<welfare_queries::AreaIndicators, AnalyticsError> {
+        let query = welfare_queries::IndicatorQuery {
+            rollup: welfare_queries::Rollup::Level(welfare_model::Level::Country),
+            within: None,
+            network: None,
+            range: welfare_queries::Range::month(period),
+            policy: self.config.default_policy.clone(),
+        };
+        let rows = welfare_queries::indicators::area_indicators(
+            &self.current(),
+            &query,
+            &self.config.risk,
+        )
+        .await?;
+        rows.into_iter().next().ok_or_else(|| {
+            AnalyticsError::Query(QueryError::Data("no country row in the indicators".into()))
+        })
+    }
+
     /// The snapshot to answer with; keep the `Arc` for the whole request.
     pub fn current(&self) -> Arc<Snapshot> {
         self.cell.current()

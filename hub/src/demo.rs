@@ -24,7 +24,7 @@ use welfare_simulator::reports::{self, CsvEncoding, CsvStyle, XlsxStyle};
 use welfare_simulator::{DemoConfig, DemoData, TambonInfo};
 
 use crate::ingest::ConnectorEntry;
-use crate::store::{StockTotals, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Province whose funds report in spreadsheets.
 const FILE_PROVINCE: &str = "90";
@@ -57,8 +57,19 @@ pub struct DemoReport {
     pub connectors: usize,
     pub first_period: Period,
     pub last_period: Period,
-    pub totals: StockTotals,
+    /// The country's figures at `last_period`, as `/api/v1/indicators?level=country` gives them.
+    pub totals: DemoTotals,
     pub elapsed: Duration,
+}
+
+/// The national figures the demo prints: the indicators' own, by the one rule for members at a
+/// month (funds that reported that month; see docs/indicators.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoTotals {
+    pub funds_reporting: i64,
+    pub members: i64,
+    pub population: i64,
+    pub coverage: Option<rust_decimal::Decimal>,
 }
 
 /// A demo connector serving `province` (its funds all lie there).
@@ -193,19 +204,26 @@ pub async fn prepare(
     })
 }
 
-/// Reports the national totals of a loaded demo.
+/// Reports the national totals of a loaded demo from its analytics snapshot: the country's row of
+/// the indicators, so the printed line and the API say the same.
 pub async fn report(
-    store: &Store,
+    analytics: &crate::analytics::Analytics,
     sources: &DemoSources,
     started: Instant,
-) -> Result<DemoReport, StoreError> {
+) -> Result<DemoReport, crate::analytics::AnalyticsError> {
     let config = sources.data.config;
+    let country = analytics.country(config.last_period).await?;
     Ok(DemoReport {
         funds: sources.data.funds.len(),
         connectors: sources.entries.len(),
         first_period: config.first_period(),
         last_period: config.last_period,
-        totals: store.stock_totals(config.last_period).await?,
+        totals: DemoTotals {
+            funds_reporting: country.funds_reported,
+            members: country.members.unwrap_or(0),
+            population: country.population,
+            coverage: country.coverage,
+        },
         elapsed: started.elapsed(),
     })
 }

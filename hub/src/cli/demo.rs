@@ -87,9 +87,9 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
     let ids: Vec<String> = sources.entries.iter().map(|e| e.id.clone()).collect();
     let failed = pull_all(&hub.scheduler, &ids, "demo", Detail::FailuresOnly).await;
     hub.analytics.rebuild().await?;
-    let report = demo::report(&store, &sources, started).await?;
+    let report = demo::report(&hub.analytics, &sources, started).await?;
     println!(
-        "Demo loaded in {:.1} s: {} funds through {} connectors ({} failed), monthly summaries {}–{}; at {}: {} funds reporting, {} members, fund balance {} baht",
+        "Demo loaded in {:.1} s: {} funds through {} connectors ({} failed), monthly summaries {}–{}; at {}: {} funds reporting, {} members of {} people, coverage {} %",
         report.elapsed.as_secs_f64(),
         report.funds,
         report.connectors,
@@ -99,7 +99,11 @@ pub async fn run(mut config: Config, args: Args) -> anyhow::Result<()> {
         report.last_period,
         report.totals.funds_reporting,
         report.totals.members,
-        report.totals.fund_balance,
+        report.totals.population,
+        report
+            .totals
+            .coverage
+            .map_or("-".to_string(), |c| c.normalize().to_string()),
     );
     if !args.no_serve {
         super::serve::listen(&config, &hub).await?;

@@ -37,7 +37,7 @@ pub use funds::{FundChange, FundReference, RegistryFingerprint};
 pub use geography::GeographyImport;
 pub use quarantine::{Accepted, QuarantineRow, Quarantined, RAW_LIMIT, REASON_LIMIT, bounded};
 pub use runs::{Run, RunCounts, RunEnd, RunStatus};
-pub use summaries::{StockTotals, UpsertOutcome};
+pub use summaries::UpsertOutcome;
 pub use tokens::TokenRecord;
 
 /// The store's migrations, embedded in the binary: version, description, file name and SQL, for

@@ -210,14 +210,6 @@ pub(crate) async fn upsert_summaries_in(
     Ok(outcome)
 }
 
-/// Stock totals over funds, each fund at its latest report on or before a period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct StockTotals {
-    pub funds_reporting: i64,
-    pub members: i64,
-    pub fund_balance: Money,
-}
-
 impl Store {
     /// Upserts summaries in one transaction: all of them or none.
     pub async fn upsert_summaries(
@@ -283,26 +275,5 @@ impl Store {
         row.try_get::<Option<String>, _>(0)?
             .map(|p| Period::parse(&p).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()
-    }
-
-    /// Members and fund balance summed over funds, each at its last report on or before `period`
-    /// (stocks aggregate over time by last value).
-    pub async fn stock_totals(&self, period: Period) -> Result<StockTotals, StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(s.members_total), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(s.fund_balance_satang), 0) AS BIGINT) \
-             FROM summaries s JOIN (SELECT fund_id, MAX(period) AS last FROM summaries \
-             WHERE period <= $1 GROUP BY fund_id) l ON s.fund_id = l.fund_id AND s.period = l.last",
-        )
-        .bind(period.to_string())
-        .fetch_one(&self.pool)
-        .await?;
-        // PostgreSQL widens SUM(bigint) to numeric, which the Any driver cannot read: cast back.
-        let as_i64 = |i: usize| -> Result<i64, StoreError> { Ok(row.try_get::<i64, _>(i)?) };
-        Ok(StockTotals {
-            funds_reporting: as_i64(0)?,
-            members: as_i64(1)?,
-            fund_balance: Money::from_satang(as_i64(2)?),
-        })
     }
 }

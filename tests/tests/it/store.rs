@@ -203,17 +203,6 @@ async fn suite(backend: TestBackend) -> anyhow::Result<()> {
     assert!(err.to_string().contains("appears twice"), "{err}");
     assert_eq!(store.count_summaries().await?, 3);
 
-    // Stocks as of a month: each fund's last report.
-    let totals = store.stock_totals(Period::new(2025, 12)?).await?;
-    assert_eq!(totals.funds_reporting, 2);
-    assert_eq!(totals.members, 110 + 50);
-    assert_eq!(
-        totals.fund_balance,
-        Money::parse("1200.01")? + Money::parse("9999999999999999.99")?
-    );
-    let totals = store.stock_totals(Period::new(2025, 9)?).await?;
-    assert_eq!((totals.funds_reporting, totals.members), (1, 101));
-
     // Runs, quarantine and audit.
     let raw = serde_json::json!({"members_total": -3});
     let mut tx = store.begin().await?;
