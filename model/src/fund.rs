@@ -311,6 +311,21 @@ impl FundKind {
         self.labels().1[0]
     }
 
+    /// The English name, as a registry writes it (`Elderly fund`).
+    pub fn label_en(self) -> String {
+        let label = self
+            .labels()
+            .1
+            .iter()
+            .find(|l| l.is_ascii())
+            .copied()
+            .unwrap_or(self.as_str());
+        let mut chars = label.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_uppercase().chain(chars).collect()
+        })
+    }
+
     /// Whether the fund's members count toward coverage: members of welfare funds do; savings
     /// groups, village funds and elderly funds are shown beside them.
     pub fn counts_in_coverage(self) -> bool {

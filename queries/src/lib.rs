@@ -8,6 +8,7 @@ pub mod error;
 pub mod governance;
 pub mod guard;
 pub mod indicators;
+pub mod labels;
 pub mod maps;
 pub mod output;
 pub mod policy;

@@ -190,11 +190,14 @@ impl Classes {
             })
             .collect();
         let (classes_th, classes_en) = self.scheme.titles();
+        let (unit_th, unit_en) = indicator.units();
         Legend {
             indicator: indicator.as_str(),
             title_th,
             title_en,
             unit,
+            unit_th,
+            unit_en,
             scheme: self.scheme.as_str(),
             scheme_th: classes_th,
             scheme_en: classes_en,
@@ -277,6 +280,9 @@ pub struct Legend {
     pub title_th: &'static str,
     pub title_en: &'static str,
     pub unit: &'static str,
+    /// The unit in Thai and in English (`unit` has both).
+    pub unit_th: &'static str,
+    pub unit_en: &'static str,
     /// How the classes were made: `fixed`, `quantile` or `pretty`, and in words.
     pub scheme: &'static str,
     pub scheme_th: &'static str,
@@ -318,6 +324,8 @@ impl MapIndicator {
         Self::ALL.into_iter().find(|i| i.as_str() == text)
     }
 
+    /// The indicator's one label, in Thai and English, and its unit (written once, beside it):
+    /// the page's menu, legend and popup, and the exports' headings say the same.
     fn titles(self) -> (&'static str, &'static str, &'static str) {
         match self {
             MapIndicator::Coverage => ("สัดส่วนสมาชิกต่อประชากร", "Membership coverage", "%"),
@@ -327,11 +335,19 @@ impl MapIndicator {
                 "บาท/baht",
             ),
             MapIndicator::HighRiskFunds => (
-                "กองทุนความเสี่ยงสูง (% ของกองทุน)",
-                "Funds at high risk (% of funds)",
+                "กองทุนความเสี่ยงสูง ต่อกองทุนทั้งหมด",
+                "Funds at high risk, share of all funds",
                 "%",
             ),
             MapIndicator::ReportingRate => ("อัตราการส่งรายงาน", "Reporting rate", "%"),
+        }
+    }
+
+    /// The unit in each language (`บาท` / `baht`; `%` in both).
+    fn units(self) -> (&'static str, &'static str) {
+        match self.titles().2 {
+            "บาท/baht" => ("บาท", "baht"),
+            unit => (unit, unit),
         }
     }
 

@@ -282,6 +282,55 @@ fn neutral_batch(schema: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch,
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
+/// A table for people: each column headed by its label and unit in `lang`, and coded values
+/// (states, risk, levels, kinds) in words ([`crate::labels`]). Numbers are unchanged.
+pub fn in_words(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    lang: crate::labels::Lang,
+) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let data_type = if is_text(f.data_type()) {
+                DataType::Utf8
+            } else {
+                f.data_type().clone()
+            };
+            Field::new(crate::labels::heading(f.name(), lang), data_type, true)
+        })
+        .collect();
+    let worded = Arc::new(Schema::new(fields));
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(column, field)| {
+                if !is_text(column.data_type()) {
+                    return Ok(column.clone());
+                }
+                let text = cast(column, &DataType::Utf8)?;
+                let text = text.as_string::<i32>();
+                let words: StringArray = text
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| {
+                            crate::labels::value_words(field.name(), v, lang)
+                                .unwrap_or_else(|| v.to_string())
+                        })
+                    })
+                    .collect();
+                Ok(Arc::new(words) as ArrayRef)
+            })
+            .collect::<Result<Vec<_>, QueryError>>()?;
+        out.push(RecordBatch::try_new(worded.clone(), columns)?);
+    }
+    Ok((worded, out))
+}
+
 /// An Arrow IPC stream.
 pub fn to_arrow_ipc(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, QueryError> {
     let mut out = Vec::new();

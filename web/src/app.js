@@ -351,9 +351,14 @@ function popupContent(f) {
       p.coverage != null ? ' %' : '')],
   ];
   if (p.reporting_rate != null) rows.push([t('reportingRate'), h('td', {}, `${fmtDec(p.reporting_rate)} %`)]);
-  if (p.high_risk_funds != null && p.funds) rows.push([t('highRisk'), h('td', {}, fmtInt(p.high_risk_funds))]);
+  // High risk as the menu and legend give it (a share of the funds, %), with the count beside it.
+  if (p.high_risk_funds != null && p.funds) {
+    const share = (100 * p.high_risk_funds) / p.funds;
+    rows.push([t('highRisk'), h('td', {}, `${fmtDec(Math.round(share * 100) / 100)} % (${t('fundsOf', fmtInt(p.high_risk_funds), fmtInt(p.funds))})`)]);
+  }
   if (state.indicator !== 'coverage' && state.indicator !== 'reporting_rate' && state.indicator !== 'high_risk_funds' && p.value != null) {
-    const unit = state.legend?.unit ? ` ${state.legend.unit}` : '';
+    const u = state.legend?.[`unit_${state.lang}`] || state.legend?.unit;
+    const unit = u ? ` ${u}` : '';
     const title = state.legend?.[`title_${state.lang}`] || t(`ind_${state.indicator}`);
     rows.push([title, h('td', {}, `${Number.isInteger(p.value) ? fmtInt(p.value) : fmtDec(p.value)}${unit}`)]);
   }
@@ -397,7 +402,9 @@ function closePopup() {
 function renderLegend() {
   const lg = state.legend;
   const title = lg ? lg[`title_${state.lang}`] || lg.title_th : t(`ind_${state.indicator}`);
-  $('legend-title').textContent = lg?.unit && !title.includes(`(${lg.unit})`) ? `${title} (${lg.unit})` : title;
+  // The unit once, in the page's language.
+  const unit = lg?.[`unit_${state.lang}`] || lg?.unit;
+  $('legend-title').textContent = unit && !title.includes(`(${unit})`) ? `${title} (${unit})` : title;
   const items = [];
   for (const c of lg?.classes || []) {
     const label = c[`label_${state.lang}`] || c.label_th || `${c.min ?? ''}–${c.max ?? ''}`;

@@ -27,8 +27,8 @@ use welfare_model::{AreaCode, AreaRef, FundId};
 use super::error::{ApiError, ErrorBody};
 use super::openapi::rows_schema;
 use super::params::{
-    Format, Month, format_of, json_body, optional_text, parse_query, resolve_network,
-    resolve_range, resolve_within,
+    Format, Language, Month, TableFormat, json_body, optional_text, parse_query, resolve_network,
+    resolve_range, resolve_within, table_format,
 };
 use super::{AppState, cached, envelope, json_bytes, output_answer, require_scope};
 use crate::access::{Caller, Role};
@@ -63,6 +63,10 @@ struct FundsParams {
     /// `json` (default), `csv` or `xlsx` for Excel, `arrow` or `parquet` for analysts.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
+    /// `csv` and `xlsx` headed by labels with units and coded values (states, risk, kinds) in
+    /// words: `th` or `en` (default: the column names and codes, as JSON has them).
+    #[param(value_type = Option<Language>)]
+    lang: Option<String>,
 }
 
 /// The shape of a `/funds` answer.
@@ -111,7 +115,7 @@ async fn funds(
             Err(_) => scoped_within(&caller, Some(AreaRef::Country)).map(|_| ())?,
         }
     }
-    let format = format_of(q.format.as_deref())?;
+    let format = table_format(q.format.as_deref(), q.lang.as_deref())?;
     let analytics = state.analytics()?;
     let snapshot = analytics.current();
     let range = resolve_range(analytics, q.period.as_deref(), None, None)?;
@@ -168,6 +172,10 @@ struct FundParams {
     /// `json` (default); `csv`, `xlsx`, `arrow` or `parquet` give the history table.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
+    /// `csv` and `xlsx` headed by labels with units and coded values (states, risk, kinds) in
+    /// words: `th` or `en` (default: the column names and codes, as JSON has them).
+    #[param(value_type = Option<Language>)]
+    lang: Option<String>,
 }
 
 /// The shape of a `/funds/{id}` answer.
@@ -227,7 +235,7 @@ async fn fund(
         require_read(&caller, &registered.area)?;
     }
     let q: FundParams = parse_query(raw)?;
-    let format = format_of(q.format.as_deref())?;
+    let format = table_format(q.format.as_deref(), q.lang.as_deref())?;
     let analytics = state.analytics()?;
     let snapshot = analytics.current();
     let range = resolve_range(analytics, q.period.as_deref(), None, None)?;
@@ -243,7 +251,7 @@ async fn fund_answer(
     snapshot: &Arc<Snapshot>,
     id: &str,
     range: Range,
-    format: Format,
+    format: TableFormat,
 ) -> Result<Encoded, ApiError> {
     let Some(risk) = indicators::fund_risk(snapshot, id, range.to, &analytics.config.risk).await?
     else {
@@ -262,7 +270,7 @@ async fn fund_answer(
                 "form_version": a.form_version,
             })
         });
-    if format != Format::Json {
+    if format.format != Format::Json {
         return output_answer(
             format,
             snapshot.version,

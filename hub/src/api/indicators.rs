@@ -21,8 +21,8 @@ use welfare_queries::{IndicatorQuery, Range, Rollup, Snapshot};
 use super::error::ApiError;
 use super::openapi::rows_schema;
 use super::params::{
-    Format, Month, format_of, indicator_list, parse_period, parse_query, policy_names,
-    resolve_network, resolve_range, resolve_rollup, resolve_within,
+    Format, Language, Month, TableFormat, indicator_list, parse_period, parse_query, policy_names,
+    resolve_network, resolve_range, resolve_rollup, resolve_within, table_format,
 };
 use super::{AppState, cached, envelope, output_answer};
 use crate::analytics::Analytics;
@@ -67,12 +67,16 @@ struct IndicatorsParams {
     /// `json` (default), `csv` or `xlsx` for Excel, `arrow` or `parquet` for analysts.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
+    /// `csv` and `xlsx` headed by labels with units and coded values (states, risk, kinds) in
+    /// words: `th` or `en` (default: the column names and codes, as JSON has them).
+    #[param(value_type = Option<Language>)]
+    lang: Option<String>,
 }
 
 /// An area request (`/indicators`, `/matching`) with every parameter checked against the snapshot
 /// it will be answered from.
 struct AreaRequest {
-    format: Format,
+    format: TableFormat,
     snapshot: Arc<Snapshot>,
     level: String,
     within: Option<AreaRef>,
@@ -85,7 +89,7 @@ struct AreaRequest {
 impl AreaRequest {
     fn resolve(analytics: &Analytics, raw: Option<String>) -> Result<Self, ApiError> {
         let q: IndicatorsParams = parse_query(raw)?;
-        let format = format_of(q.format.as_deref())?;
+        let format = table_format(q.format.as_deref(), q.lang.as_deref())?;
         let snapshot = analytics.current();
         let range = resolve_range(
             analytics,
@@ -320,6 +324,10 @@ struct TimeseriesParams {
     /// `json` (default), `csv` or `xlsx` for Excel, `arrow` or `parquet` for analysts.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
+    /// `csv` and `xlsx` headed by labels with units and coded values (states, risk, kinds) in
+    /// words: `th` or `en` (default: the column names and codes, as JSON has them).
+    #[param(value_type = Option<Language>)]
+    lang: Option<String>,
 }
 
 /// The shape of a `/timeseries` answer.
@@ -360,7 +368,7 @@ async fn timeseries(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q: TimeseriesParams = parse_query(raw)?;
-    let format = format_of(q.format.as_deref())?;
+    let format = table_format(q.format.as_deref(), q.lang.as_deref())?;
     let analytics = state.analytics()?;
     let snapshot = analytics.current();
     let area = resolve_within(&snapshot, "area", q.area.as_deref())?.unwrap_or(AreaRef::Country);

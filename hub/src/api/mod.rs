@@ -21,7 +21,9 @@ use utoipa_axum::router::OpenApiRouter;
 use welfare_connectors::Secret;
 use welfare_queries::datafusion::arrow::array::RecordBatch;
 use welfare_queries::datafusion::arrow::datatypes::SchemaRef;
-use welfare_queries::output::{to_arrow_ipc, to_csv, to_parquet, to_xlsx, workbook_notes};
+use welfare_queries::output::{
+    in_words, to_arrow_ipc, to_csv, to_parquet, to_xlsx, workbook_notes,
+};
 use welfare_queries::{Output, QueryError, Snapshot};
 
 use crate::access::{self, Caller, Denied, Role};
@@ -63,7 +65,7 @@ mod query;
 mod tokens;
 
 pub use error::{ApiError, ErrorBody};
-pub use params::Format;
+pub use params::{Format, TableFormat};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -287,7 +289,7 @@ pub fn envelope(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, 
 /// (UTF-8 with a BOM, so Excel shows Thai; downloaded as `name.csv`), an Arrow IPC stream, an XLSX
 /// workbook (`name.xlsx`, with the sources on a second sheet) or Parquet (`name.parquet`).
 pub fn table_answer(
-    format: Format,
+    table: TableFormat,
     version: u64,
     name: &str,
     schema: SchemaRef,
@@ -295,6 +297,16 @@ pub fn table_answer(
     json_rows: impl FnOnce() -> Result<Vec<serde_json::Value>, QueryError>,
     mut meta: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Encoded, ApiError> {
+    let format = table.format;
+    // Headings and coded values in words, for the spreadsheets that ask for them.
+    let worded;
+    let (schema, batches) = match (format, table.lang) {
+        (Format::Csv | Format::Xlsx, Some(lang)) => {
+            worded = in_words(&schema, batches, lang)?;
+            (worded.0.clone(), worded.1.as_slice())
+        }
+        _ => (schema, batches),
+    };
     Ok(match format {
         Format::Json => {
             let rows = json_rows()?;
@@ -327,7 +339,7 @@ pub fn json_bytes(value: &serde_json::Value) -> Result<Vec<u8>, ApiError> {
 /// [`table_answer`] of an indicator output, off the async threads (a country-wide table is MBs of
 /// JSON).
 pub async fn output_answer(
-    format: Format,
+    format: TableFormat,
     version: u64,
     name: String,
     output: Output,

@@ -147,6 +147,37 @@ impl Format {
     }
 }
 
+/// The language of a table's CSV or XLSX headings and coded values (`lang=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Language {
+    Th,
+    En,
+}
+
+/// How a table answer is written: its format, and for CSV and XLSX the language of its headings and
+/// coded values (none: the column names and codes, as JSON has them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableFormat {
+    pub format: Format,
+    pub lang: Option<welfare_queries::labels::Lang>,
+}
+
+/// `format=` and `lang=th|en` of a table answer.
+pub fn table_format(format: Option<&str>, lang: Option<&str>) -> Result<TableFormat, ApiError> {
+    let lang = match lang.filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => Some(
+            welfare_queries::labels::Lang::parse(l)
+                .ok_or_else(|| ApiError::invalid("lang", format!("{l:?} is not th or en")))?,
+        ),
+    };
+    Ok(TableFormat {
+        format: format_of(format)?,
+        lang,
+    })
+}
+
 /// The media types of the spreadsheet and Parquet forms of a table.
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 pub const PARQUET: &str = "application/vnd.apache.parquet";

@@ -230,3 +230,66 @@ async fn query_answers_as_xlsx_and_parquet_never_run_formulas() -> anyhow::Resul
     );
     db.cleanup().await
 }
+
+/// `lang=` heads CSV and XLSX columns with their labels and units and writes coded values in words;
+/// the numbers are those of the JSON answer.
+#[tokio::test]
+async fn spreadsheets_in_thai_or_english_words() -> anyhow::Result<()> {
+    let (db, _analytics, state) = hub().await?;
+    let uri = "/api/v1/indicators?level=province&period=2025-03";
+    let json = get(&state, uri).await.json();
+    let rows = rows(&json);
+    let chiang_mai = rows.iter().position(|r| r["code"] == "50").unwrap();
+    let no_fund = rows.iter().position(|r| r["state"] == "no_fund").unwrap();
+
+    let csv = get(&state, &format!("{uri}&format=csv&lang=th")).await;
+    assert_eq!(csv.status, 200);
+    let text = String::from_utf8(csv.body)?;
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headings: Vec<String> = reader.headers()?.iter().map(String::from).collect();
+    assert_eq!(headings[0], "รหัสพื้นที่");
+    assert!(
+        headings.contains(&"สัดส่วนสมาชิกต่อประชากร (%)".to_string()),
+        "{headings:?}"
+    );
+    assert!(
+        headings.contains(&"เงินสมทบที่ยังขาด (บาท)".to_string()),
+        "{headings:?}"
+    );
+    let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+    let column = |name: &str| headings.iter().position(|h| h == name).unwrap();
+    assert_eq!(&records[chiang_mai][column("สถานะข้อมูล")], "มีข้อมูล");
+    assert_eq!(&records[no_fund][column("สถานะข้อมูล")], "ไม่มีกองทุน");
+    assert_eq!(&records[chiang_mai][column("ระดับ")], "จังหวัด");
+    assert_eq!(
+        &records[chiang_mai][column("สมาชิก (คน)")],
+        rows[chiang_mai]["members"].to_string()
+    );
+
+    let xlsx = get(&state, &format!("{uri}&format=xlsx&lang=en")).await;
+    assert_eq!(xlsx.status, 200);
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("en.xlsx");
+    std::fs::write(&path, &xlsx.body)?;
+    let mut book: Xlsx<_> = calamine::open_workbook(&path)?;
+    let first = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&first)?;
+    let table: Vec<Vec<Data>> = range.rows().map(<[Data]>::to_vec).collect();
+    let headings: Vec<String> = table[0].iter().map(|c| c.to_string()).collect();
+    let column = |name: &str| headings.iter().position(|h| h == name).unwrap();
+    assert_eq!(
+        table[1 + no_fund][column("Data state")],
+        Data::String("no fund".into())
+    );
+    assert_eq!(
+        table[1 + chiang_mai][column("Membership coverage (%)")],
+        Data::Float(rows[chiang_mai]["coverage"].as_f64().unwrap())
+    );
+    // The language is part of the answer: Thai and English are different answers.
+    let th = get(&state, &format!("{uri}&format=xlsx&lang=th")).await;
+    assert_ne!(th.body, xlsx.body);
+    let bad = get(&state, &format!("{uri}&format=csv&lang=fr")).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["message"].as_str().unwrap().contains("lang"));
+    db.cleanup().await
+}
