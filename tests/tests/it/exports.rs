@@ -83,6 +83,23 @@ async fn xlsx_and_parquet_answers_equal_the_json_cell_for_cell() -> anyhow::Resu
         let expected = rows(&json);
         assert!(!expected.is_empty(), "{uri}: no rows to compare");
         let columns: Vec<String> = expected[0].keys().cloned().collect();
+        // Money per party adds up to the totals beside it.
+        for row in expected
+            .iter()
+            .filter(|r| r.contains_key("shortfall_state"))
+        {
+            let m = |k: &str| row[k].as_str().unwrap().parse::<Decimal>().unwrap();
+            assert_eq!(
+                m("received"),
+                m("received_state") + m("received_local"),
+                "{uri}"
+            );
+            assert_eq!(
+                m("shortfall"),
+                m("shortfall_state") + m("shortfall_local"),
+                "{uri}"
+            );
+        }
 
         let xlsx = get(&state, &format!("{uri}&format=xlsx")).await;
         assert_eq!(xlsx.status, 200, "{uri}");
