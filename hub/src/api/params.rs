@@ -418,7 +418,7 @@ mod tests {
         assert_eq!(format_of(Some("arrow")).unwrap(), Format::Arrow);
         assert_eq!(
             format_of(Some("xml")).unwrap_err().message,
-            "format: \"xml\" is not json, csv or arrow"
+            "format: \"xml\" is not json, csv, arrow, xlsx or parquet"
         );
         assert_eq!(limit_of(None, 50).unwrap(), 50);
         assert_eq!(limit_of(Some(1000), 50).unwrap(), 1000);

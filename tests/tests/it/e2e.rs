@@ -495,43 +495,22 @@ async fn country_map_classes_show_differences(
 /// country by province, drills into Chiang Mai's districts, opens a popup whose coverage equals the
 /// indicators API's, and saves a screenshot.
 async fn map_page_in_chromium(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
-    let web = repo_dir().join("web");
-    let page = client.get(format!("{base}/")).send().await?;
-    let built = page.status() == 200;
-    let html = page.text().await?;
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let installed = web.join("node_modules/playwright-core").is_dir()
-        && std::path::Path::new(&chromium).exists();
-    let runnable = built && installed;
-    if !runnable && !browser_required() {
-        welfare_tests::skipped(
-            "the map page's browser test",
-            "the page is not built or chromium/playwright-core is missing (WELFARE_TEST_BROWSER=1 \
-             makes this a failure)",
-        );
-        return Ok(());
-    }
-    assert!(built, "the hub does not serve the map page at /: {html}");
-    assert!(html.contains("<html"), "{html}");
     let screenshot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("map-page.png");
     let _ = std::fs::remove_file(&screenshot);
-    let output = Command::new("node")
-        .arg(web.join("e2e/map.e2e.mjs"))
-        .arg(base)
-        .arg(&screenshot)
-        .env("CHROMIUM", &chromium)
-        .current_dir(&web)
-        .output()
-        .await
-        .context("running node (Node.js is needed for the browser test)")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    eprintln!("{stdout}{stderr}");
-    assert!(
-        output.status.success(),
-        "the browser test failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
+    let shot = screenshot.display().to_string();
+    if page_script_in_chromium(
+        client,
+        base,
+        "/",
+        "e2e/map.e2e.mjs",
+        &[base, &shot],
+        "the map page",
+    )
+    .await?
+    .is_none()
+    {
+        return Ok(());
+    }
     let size = std::fs::metadata(&screenshot)
         .with_context(|| format!("the screenshot {}", screenshot.display()))?
         .len();
@@ -541,6 +520,55 @@ async fn map_page_in_chromium(client: &reqwest::Client, base: &str) -> anyhow::R
         screenshot.display()
     );
     Ok(())
+}
+
+/// Runs a page's end-to-end script of `web/` (playwright-core driving headless chromium) with
+/// `args`, after checking the hub serves the page at `page`: its output, or `None` when the browser
+/// or the page is missing and the browser test is not required (reported as skipped). A failing
+/// script fails the test.
+pub(crate) async fn page_script_in_chromium(
+    client: &reqwest::Client,
+    base: &str,
+    page: &str,
+    script: &str,
+    args: &[&str],
+    what: &str,
+) -> anyhow::Result<Option<String>> {
+    let web = repo_dir().join("web");
+    let answer = client.get(format!("{base}{page}")).send().await?;
+    let built = answer.status() == 200;
+    let html = answer.text().await?;
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let installed = web.join("node_modules/playwright-core").is_dir()
+        && std::path::Path::new(&chromium).exists();
+    let runnable = built && installed;
+    if !runnable && !browser_required() {
+        welfare_tests::skipped(
+            &format!("{what}'s browser test"),
+            "the page is not built or chromium/playwright-core is missing (WELFARE_TEST_BROWSER=1 \
+             makes this a failure)",
+        );
+        return Ok(None);
+    }
+    assert!(built, "the hub does not serve {what} at {page}: {html}");
+    assert!(html.contains("<html"), "{html}");
+    let output = Command::new("node")
+        .arg(web.join(script))
+        .args(args)
+        .env("CHROMIUM", &chromium)
+        .current_dir(&web)
+        .output()
+        .await
+        .context("running node (Node.js is needed for the browser test)")?;
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stdout}{stderr}");
+    assert!(
+        output.status.success(),
+        "{what}'s browser test failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    Ok(Some(stdout))
 }
 
 #[tokio::test]

@@ -10,14 +10,33 @@ use std::time::Duration;
 use anyhow::Context;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use welfare_tests::{TestBackend, TestDb, browser_required, repo_dir};
+use welfare_tests::{TestBackend, TestDb};
 
-use crate::e2e::{TOKEN, http, start, stop};
+use crate::e2e::{TOKEN, http, page_script_in_chromium, start, stop};
 
 /// A call to the hub under test: the status and the JSON body (`null` when it has none).
 struct Api {
     client: reqwest::Client,
     base: String,
+}
+
+/// `welfare-hub serve` with `config` on `database_url`, on a free port.
+async fn serve(config: &str, database_url: &str) -> anyhow::Result<(tokio::process::Child, Api)> {
+    let (child, base, _) = start(&[
+        "serve",
+        "--config",
+        config,
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        database_url,
+    ])
+    .await?;
+    let api = Api {
+        client: http(),
+        base,
+    };
+    Ok((child, api))
 }
 
 impl Api {
@@ -108,20 +127,7 @@ async fn an_editor_runs_its_province_through_the_api_alone(
         "[scheduler]\ndefault_schedule = \"0 0 1 1 *\"\n[analytics]\nrebuild_delay_ms = 200\n",
     )?;
     let config = config.display().to_string();
-    let (child, base, _) = start(&[
-        "serve",
-        "--config",
-        &config,
-        "--bind",
-        "127.0.0.1:0",
-        "--database-url",
-        &db.url,
-    ])
-    .await?;
-    let api = Api {
-        client: http(),
-        base,
-    };
+    let (child, api) = serve(&config, &db.url).await?;
     let report = dir.path().join("phayao-2569.csv");
     std::fs::write(&report, PHAYAO_REPORT)?;
     let report = report.display().to_string();
@@ -628,278 +634,25 @@ async fn an_editor_runs_its_province_through_the_api_alone(
 /// `web/e2e/operator.e2e.mjs` in headless chromium at phone size: it signs in with `token` and
 /// checks the page against `expect`.
 async fn operator_page_in_chromium(api: &Api, token: &str, expect: Value) -> anyhow::Result<()> {
-    let web = repo_dir().join("web");
-    let page = api
-        .client
-        .get(format!("{}/operator", api.base))
-        .send()
-        .await?;
-    let built = page.status() == 200;
-    let html = page.text().await?;
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let installed = web.join("node_modules/playwright-core").is_dir()
-        && std::path::Path::new(&chromium).exists();
-    let runnable = built && installed;
-    if !runnable && !browser_required() {
-        welfare_tests::skipped(
-            "the operator page's browser test",
-            "the page is not built or chromium/playwright-core is missing (WELFARE_TEST_BROWSER=1 \
-             makes this a failure)",
-        );
-        return Ok(());
-    }
-    assert!(built, "the hub does not serve the operator page: {html}");
     let dir = tempfile::tempdir()?;
     let expect_file = dir.path().join("expect.json");
     std::fs::write(&expect_file, expect.to_string())?;
     let screenshot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("operator-page.png");
-    let output = tokio::process::Command::new("node")
-        .arg(web.join("e2e/operator.e2e.mjs"))
-        .arg(&api.base)
-        .arg(token)
-        .arg(&expect_file)
-        .arg(&screenshot)
-        .env("CHROMIUM", &chromium)
-        .current_dir(&web)
-        .output()
-        .await
-        .context("running node (Node.js is needed for the browser test)")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    eprintln!("{stdout}{stderr}");
-    assert!(
-        output.status.success(),
-        "the operator page's browser test failed ({}):\n{stdout}\n{stderr}",
-        output.status
+    let (expect_file, screenshot) = (
+        expect_file.display().to_string(),
+        screenshot.display().to_string(),
     );
-    assert!(stdout.contains("ok "), "{stdout}");
-    Ok(())
-}
-
-/// `welfare-hub connectors …` against the store of a serving hub: what the command line adds, the
-/// hub schedules and runs without a restart; what it removes, the hub drops; and serving with a
-/// configuration file of its own never disables the connectors made elsewhere.
-#[tokio::test]
-async fn connectors_added_at_the_command_line_run_on_a_serving_hub_without_a_restart()
--> anyhow::Result<()> {
-    use welfare_model::fund::Fund;
-    use welfare_model::{AreaCode, FundId, FundKind};
-    let db = TestDb::sqlite_with_geography().await?;
-    db.store
-        .upsert_funds(
-            &[Fund {
-                id: FundId::parse("F-560101-01")?,
-                name_th: "กองทุนสวัสดิการชุมชนตำบลเวียง".into(),
-                name_en: None,
-                kind: FundKind::default(),
-                area: AreaCode::parse("560101")?,
-                municipality: None,
-                registered_on: None,
-                closed_on: None,
-            }],
-            "test",
-        )
-        .await?;
-    let dir = tempfile::tempdir()?;
-    let report = dir.path().join("phayao-2569.csv");
-    std::fs::write(&report, PHAYAO_REPORT)?;
-    let report = report.display().to_string();
-    // No catch-up run at start: the runs the test sees are its own.
-    let settings =
-        "[scheduler]\ndefault_schedule = \"0 0 1 1 *\"\nreconcile_secs = 1\ncatch_up = false\n";
-    let with_toml = dir.path().join("hub.toml");
-    std::fs::write(
-        &with_toml,
-        format!(
-            "{settings}\n[[connectors]]\nid = \"toml-sheet\"\nkind = \"file\"\nlocation = \"{report}\"\n"
-        ),
-    )?;
-    let cli = |args: &[&str]| {
-        let mut command =
-            tokio::process::Command::new(welfare_tests::hub_binary().expect("binary"));
-        command
-            .arg("connectors")
-            .args(args)
-            .args(["--database-url", &db.url])
-            .env("WELFARE_HUB_LOG", "warn");
-        async move {
-            let out = command.output().await.expect("the binary runs");
-            (
-                out.status.success(),
-                String::from_utf8_lossy(&out.stdout).to_string(),
-                String::from_utf8_lossy(&out.stderr).to_string(),
-            )
-        }
-    };
-    let config = with_toml.display().to_string();
-    let (child, base, _) = start(&[
-        "serve",
-        "--config",
-        &config,
-        "--bind",
-        "127.0.0.1:0",
-        "--database-url",
-        &db.url,
-    ])
+    let out = page_script_in_chromium(
+        &api.client,
+        &api.base,
+        "/operator",
+        "e2e/operator.e2e.mjs",
+        &[&api.base, token, &expect_file, &screenshot],
+        "the operator page",
+    )
     .await?;
-    let api = Api {
-        client: http(),
-        base,
-    };
-
-    // Added at the command line, from a TOML table as in the configuration file.
-    let added = dir.path().join("cli.toml");
-    std::fs::write(
-        &added,
-        format!(
-            "[[connectors]]\nid = \"cli-sheet\"\nkind = \"file\"\nlocation = \"{report}\"\nprovinces = [\"56\"]\n"
-        ),
-    )?;
-    let (ok, out, err) = cli(&["add", &added.display().to_string()]).await;
-    assert!(ok, "{out}{err}");
-    assert!(
-        out.contains("Added connector cli-sheet (file, provinces 56)"),
-        "{out}"
-    );
-    let (ok, _, err) = cli(&["add", &added.display().to_string()]).await;
-    assert!(!ok && err.contains("taken"), "{err}");
-    // The serving hub schedules it within its reconcile period, and runs it on request.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, view) = api
-            .call(
-                Method::GET,
-                "/api/v1/connectors/cli-sheet",
-                Some(TOKEN),
-                None,
-            )
-            .await?;
-        if status == StatusCode::OK && view["next_run"].is_string() {
-            assert_eq!(view["origin"], "api");
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the serving hub did not pick up cli-sheet: {view}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    if let Some(out) = out {
+        assert!(out.contains("ok "), "{out}");
     }
-    api.expect(
-        StatusCode::ACCEPTED,
-        Method::POST,
-        "/api/v1/connectors/cli-sheet/run",
-        Some(TOKEN),
-        None,
-    )
-    .await?;
-    let run = api.finished_run(TOKEN, "cli-sheet").await?;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    assert_eq!(run["counts"]["accepted"], 3, "{run}");
-    assert_eq!(run["counts"]["rejected"], 2, "{run}");
-
-    let (ok, out, err) = cli(&["list"]).await;
-    assert!(ok, "{err}");
-    assert!(
-        out.contains("cli-sheet | file | api | provinces 56 | enabled | last run succeeded"),
-        "{out}"
-    );
-    assert!(
-        out.contains("toml-sheet | file | configuration file | national | enabled | never run"),
-        "{out}"
-    );
-    assert!(out.contains("2 open quarantine"), "{out}");
-    assert!(out.trim_end().ends_with("2 connectors"), "{out}");
-    let (ok, out, err) = cli(&["check", "cli-sheet"]).await;
-    assert!(ok, "{err}");
-    assert!(out.contains("5 rows read, 0 unreadable"), "{out}");
-    assert!(
-        out.contains("fields: fund_id, period, members_total, contrib_members, fund_balance"),
-        "{out}"
-    );
-    let missing = dir.path().join("missing.toml");
-    std::fs::write(
-        &missing,
-        "id = \"nowhere\"\nkind = \"file\"\nlocation = \"/nowhere/report.csv\"\n",
-    )?;
-    let (ok, out, _) = cli(&["check", "--file", &missing.display().to_string()]).await;
-    assert!(!ok);
-    assert!(out.contains("cannot read the source"), "{out}");
-    let (ok, _, err) = cli(&["remove", "toml-sheet"]).await;
-    assert!(!ok && err.contains("configuration file"), "{err}");
-
-    // Removed at the command line: the hub drops it.
-    let (ok, out, err) = cli(&["remove", "cli-sheet"]).await;
-    assert!(ok, "{err}");
-    assert!(out.contains("Removed connector cli-sheet"), "{out}");
-    api.expect(
-        StatusCode::NOT_FOUND,
-        Method::POST,
-        "/api/v1/connectors/cli-sheet/run",
-        Some(TOKEN),
-        None,
-    )
-    .await?;
-    let audit = db.store.audit_of("connector:cli-sheet").await?;
-    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(
-        actions,
-        ["connector.create", "connector.run", "connector.remove"]
-    );
-    assert_eq!(audit[0].actor, "command line");
-    assert_eq!(audit[1].actor, "api token");
-    stop(child).await?;
-
-    // Served again with a configuration file that names no connector: the API's connector stays
-    // enabled; the file's is disabled, not deleted.
-    std::fs::write(&added, added_again(&report))?;
-    let (ok, _, err) = cli(&["add", &added.display().to_string()]).await;
-    assert!(ok, "{err}");
-    let bare = dir.path().join("bare.toml");
-    std::fs::write(&bare, settings)?;
-    let config = bare.display().to_string();
-    let (child, base, _) = start(&[
-        "serve",
-        "--config",
-        &config,
-        "--bind",
-        "127.0.0.1:0",
-        "--database-url",
-        &db.url,
-    ])
-    .await?;
-    let api = Api {
-        client: http(),
-        base,
-    };
-    let listed = api
-        .expect(
-            StatusCode::OK,
-            Method::GET,
-            "/api/v1/connectors",
-            Some(TOKEN),
-            None,
-        )
-        .await?;
-    let by_id = |id: &str| {
-        listed["connectors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .cloned()
-            .unwrap_or_else(|| panic!("{id} is not listed: {listed}"))
-    };
-    assert_eq!(by_id("cli-sheet-2")["enabled"], true);
-    assert_eq!(by_id("cli-sheet-2")["origin"], "api");
-    assert!(by_id("cli-sheet-2")["next_run"].is_string());
-    assert_eq!(by_id("toml-sheet")["enabled"], false);
-    assert_eq!(by_id("toml-sheet")["origin"], "configuration");
-    stop(child).await?;
-    db.cleanup().await
-}
-
-fn added_again(report: &str) -> String {
-    format!(
-        "id = \"cli-sheet-2\"\nkind = \"file\"\nlocation = \"{report}\"\nprovinces = [\"56\"]\n"
-    )
+    Ok(())
 }
