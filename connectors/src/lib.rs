@@ -19,6 +19,7 @@ pub mod config;
 pub mod file;
 pub mod http_json;
 pub mod mapping;
+pub mod networks;
 pub mod pipeline;
 pub mod redact;
 pub mod registry;

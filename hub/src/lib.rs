@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod live;
 pub mod logging;
 pub mod maps;
+pub mod networks;
 pub mod registry;
 pub mod scheduler;
 pub mod server;

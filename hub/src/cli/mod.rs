@@ -14,6 +14,7 @@ mod connectors;
 mod demo;
 mod funds;
 mod geography;
+mod networks;
 mod pull;
 mod quarantine;
 mod serve;
@@ -56,6 +57,11 @@ enum Command {
         #[command(subcommand)]
         command: funds::Command,
     },
+    /// Networks: named sets of funds across the area hierarchy.
+    Networks {
+        #[command(subcommand)]
+        command: networks::Command,
+    },
     /// Governance assessments of funds (the national standard form).
     Assessments {
         #[command(subcommand)]
@@ -94,6 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Connectors { command } => connectors::run(config, command).await,
         Command::Quarantine { command } => quarantine::run(config, command).await,
         Command::Funds { command } => funds::run(config, command).await,
+        Command::Networks { command } => networks::run(config, command).await,
         Command::Assessments { command } => assessments::run(config, command).await,
         Command::Geography { command } => geography::run(config, command).await,
         Command::Token { command } => token::run(config, command).await,

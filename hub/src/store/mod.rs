@@ -35,6 +35,7 @@ pub use audit::{Actor, AuditEntry, AuditFilter};
 pub use connectors::{ConnectorRecord, Origin};
 pub use funds::{FundChange, FundReference, RegistryFingerprint};
 pub use geography::GeographyImport;
+pub use networks::NetworkChange;
 pub use quarantine::{Accepted, QuarantineRow, Quarantined, RAW_LIMIT, REASON_LIMIT, bounded};
 pub use runs::{Run, RunCounts, RunEnd, RunStatus};
 pub use summaries::UpsertOutcome;

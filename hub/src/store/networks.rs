@@ -68,17 +68,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = now_text();
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO networks (id, name_th, name_en, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET \
-             name_th = excluded.name_th, name_en = excluded.name_en, updated_at = excluded.updated_at",
-        )
-        .bind(after.id.as_str())
-        .bind(&after.name_th)
-        .bind(after.name_en.as_deref())
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+        write_network(&mut tx, after, &now).await?;
         write_members(&mut tx, after).await?;
         audit_changes(
             &mut tx,
@@ -97,6 +87,37 @@ impl Store {
         Ok(())
     }
 
+    /// Creates or replaces several networks (names and members) in one transaction, each change
+    /// audited with its values before and after: all of them, or none.
+    pub async fn save_networks(
+        &self,
+        changes: &[NetworkChange],
+        actor: &Actor,
+        action: &str,
+    ) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let now = now_text();
+        let mut tx = self.write_tx().await?;
+        for change in changes {
+            write_network(&mut tx, &change.after, &now).await?;
+            write_members(&mut tx, &change.after).await?;
+        }
+        let entries: Vec<Change> = changes
+            .iter()
+            .map(|c| Change {
+                subject: format!("network:{}", c.after.id),
+                province: c.province.clone(),
+                before: c.before.as_ref().map(|b| serde_json::json!(b)),
+                after: Some(serde_json::json!(c.after)),
+            })
+            .collect();
+        audit_changes(&mut tx, self.backend, actor, action, &entries).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Every (network, fund) membership, for the analytics snapshot.
     pub async fn network_memberships(&self) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query(
@@ -108,6 +129,36 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
     }
+}
+
+/// A network made or changed, as it is written and audited.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkChange {
+    /// None for a creation.
+    pub before: Option<Network>,
+    pub after: Network,
+    /// The province its funds before and after lie in, when they all lie in one (the audit's scope).
+    pub province: Option<String>,
+}
+
+/// Creates a network or replaces its names, inside an open transaction.
+async fn write_network(
+    conn: &mut sqlx::AnyConnection,
+    network: &Network,
+    now: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO networks (id, name_th, name_en, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET \
+         name_th = excluded.name_th, name_en = excluded.name_en, updated_at = excluded.updated_at",
+    )
+    .bind(network.id.as_str())
+    .bind(&network.name_th)
+    .bind(network.name_en.as_deref())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Replaces a network's members with `network`'s funds, inside an open transaction.
