@@ -241,8 +241,35 @@ function mapGeojson(level, q) {
     features.push({ type: 'Feature', id: Number(a.code), bbox: a.bbox, properties: props, geometry: a.f.geometry });
   }
   if (within && features.length === 0) throw new HttpError(404, 'not_found', `no ${level} within ${within}`);
+  const asked = q.get('classes') || '';
+  const scheme = asked || (within ? 'fixed' : 'quantile');
+  const lg = legend(indicator);
+  if (scheme !== 'fixed') {
+    // Five classes of the areas shown: equal counts (quantile) or equal widths (pretty).
+    const vals = features.map((f) => f.properties.value).filter((v) => v != null).sort((a, b) => a - b);
+    if (vals.length) {
+      const lo = vals[0];
+      const hi = vals[vals.length - 1];
+      const br = [0, 1, 2, 3, 4, 5].map((i) => (scheme === 'pretty'
+        ? lo + ((hi - lo) * i) / 5
+        : vals[Math.min(vals.length - 1, Math.floor((vals.length * i) / 5))]));
+      br[5] = hi + 1e-9;
+      lg.classes = lg.classes.map((c, i) => ({ ...c, min: round2(br[i]), max: round2(br[i + 1]),
+        label_th: `${round2(br[i])} – ${round2(br[i + 1])}`, label_en: `${round2(br[i])} – ${round2(br[i + 1])}` }));
+      for (const f of features) {
+        const v = f.properties.value;
+        if (v == null) continue;
+        let k = 4;
+        for (let i = 0; i < 5; i++) if (v >= br[i] && v < br[i + 1]) { k = i; break; }
+        f.properties.class = k;
+      }
+    }
+  }
+  lg.scheme = scheme;
+  lg.scheme_th = { quantile: 'แบ่งตามจำนวนพื้นที่เท่ากัน', pretty: 'แบ่งช่วงกว้างเท่ากัน', fixed: 'ช่วงคงที่ สู่ 100%' }[scheme];
+  lg.scheme_en = { quantile: 'Equal counts of areas', pretty: 'Equal widths', fixed: 'Fixed, toward 100%' }[scheme];
   return {
-    type: 'FeatureCollection', indicator, level, period,
+    type: 'FeatureCollection', indicator, level, period, within: within || null, classes: scheme, legend: lg,
     periods: { first: FIRST, latest: LATEST }, snapshot_version: 1, features,
   };
 }
@@ -254,9 +281,26 @@ function indicatorsRows(q) {
   const within = q.get('within') || '';
   const rows = AREAS[level].filter((a) => withinOk(a, within)).map((a) => {
     const f = areaFigures(level, a.code, period);
+    const ym = monthIndex(period) - 12;
+    const before = ym >= monthIndex(FIRST)
+      ? areaFigures(level, a.code, `${Math.floor(ym / 12)}-${String((ym % 12) + 1).padStart(2, '0')}`).members ?? 0 : 0;
+    const gap = f.members == null ? null : Math.max(0, f.population - f.members);
+    const growth = f.members == null ? null : f.members - before;
+    let full = 'unknown';
+    let year = null;
+    if (f.members != null) {
+      if (gap === 0) full = 'reached';
+      else if (growth <= 0) full = 'not_at_this_rate';
+      else {
+        const months = Math.ceil((gap * 12) / growth);
+        year = Math.floor((monthIndex(period) + months) / 12);
+        if (year > 2200) { full = 'not_at_this_rate'; year = null; } else full = 'by_year';
+      }
+    }
     return {
       code: a.code, level, name_th: a.f.properties.name_th, name_en: a.f.properties.name_en, state: f.state,
       population: f.population, members: f.members ?? null, coverage: f.coverage ?? null,
+      gap, growth_12m: growth, full_coverage: full, full_coverage_year: year,
       funds: f.funds, funds_reported: f.funds_reported, reporting_rate: f.reporting_rate ?? null,
       shortfall: f.shortfall.toFixed(2), funds_high_risk: f.high_risk_funds,
     };
@@ -298,8 +342,24 @@ const server = createServer((req, res) => {
       return sendJson(res, 200, mapGeojson(m[1], q), 'application/geo+json');
     }
     if (url.pathname === '/api/v1/legend') return sendJson(res, 200, legend(indicatorOf(q)));
+    if (url.pathname === '/api/v1/areas') {
+      const level = { amphoe: 'district', tambon: 'subdistrict' }[q.get('level')] || q.get('level') || 'province';
+      if (!AREAS[level]) throw new HttpError(400, 'invalid_query', `unknown level ${level}`);
+      const within = q.get('within') || '';
+      const areas = AREAS[level].filter((a) => withinOk(a, within)).map((a) => ({
+        code: a.code, name_th: a.f.properties.name_th, name_en: a.f.properties.name_en, level,
+        parent: level === 'province' ? null : a.code.slice(0, level === 'district' ? 2 : 4),
+      }));
+      return sendJson(res, 200, { level, within: within || null, count: areas.length, areas });
+    }
     if (url.pathname === '/api/v1/indicators') {
       const out = indicatorsRows(q);
+      if (q.get('format') === 'xlsx') {
+        // A stub: a ZIP signature and a few bytes, NOT a real workbook (the hub writes real ones).
+        res.setHeader('Content-Disposition', `attachment; filename="indicators-${out.level}-${out.within}-${out.period}.xlsx"`);
+        return send(res, 200, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+          Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.from(`fake xlsx ${q.get('lang') || ''}\n`)]));
+      }
       if (q.get('format') === 'csv') {
         const cols = Object.keys(out.rows[0] || { code: 1 });
         const esc = (v) => (v == null ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));

@@ -9,9 +9,13 @@
 // three attribution lines); at 375×667 the map and legend are visible and the legend leaves most of
 // the map free; clicking Chiang Mai ("50") shows its districts only; clicking a district opens a popup
 // whose coverage equals /api/v1/indicators?level=district&within=50&period=<shown> for that district.
+// Then: searching "พะเยา" lands on Phayao's districts; the table's rows (all, and with the "no report"
+// filter) match /api/v1/indicators for the same level, area and month (state, members); the page's own
+// URL opened in a new page shows the same view; page.pdf() of the view is over 20 KB; the "Download
+// this view" XLSX link gives a file starting with the ZIP signature PK.
 // Writes a full-page screenshot to <screenshot.png> (and <name>-country.png, <name>-phone.png next to it).
 // Exits 0 when every check passed, 1 on the first failure, 2 on bad usage.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -265,6 +269,96 @@ async function main() {
 
   mkdirSync(dirname(SHOT), { recursive: true });
   await page.screenshot({ path: SHOT, fullPage: true });
+
+  // ---------- search, table, filters, shared URL, print, downloads ----------
+  const page2 = await ctx.newPage();
+  page2.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page2.goto(BASE, { waitUntil: 'load', timeout: TIMEOUT });
+  await waitReady(page2, 'province', 'search page');
+  await page2.fill('[data-testid="search"]', 'พะเยา');
+  const sugg = await page2.waitForSelector('#search-list li[data-code="56"]', { timeout: TIMEOUT }).catch(() => null);
+  check(sugg, 'search "พะเยา": Phayao (56) is not among the suggestions');
+  await sugg.click();
+  const phayao = await waitReady(page2, 'district', 'after choosing Phayao in the search');
+  const phayaoFeatures = await page2.evaluate(async () => (await window.__map.getSource('areas').getData()).features.map((f) => f.properties.province_code));
+  check(phayao.count > 0 && phayaoFeatures.every((c) => c === '56'), `search: the map does not show Phayao's districts (${phayaoFeatures.join(',')})`);
+  ok(`search "พะเยา" → Phayao's ${phayao.count} districts, breadcrumb "${(await page2.locator('#breadcrumb').innerText()).replace(/\s+/g, ' ')}"`);
+
+  // The table against /api/v1/indicators for the same level, area and month.
+  const tableRows = async () => {
+    await page2.waitForFunction(() => document.querySelector('[data-testid="area-table"]')?.dataset.state === 'ready', null, { timeout: TIMEOUT });
+    return page2.evaluate(() => {
+      const t = document.querySelector('[data-testid="area-table"]');
+      return {
+        level: t.dataset.level, within: t.dataset.within, period: t.dataset.period,
+        rows: [...t.querySelectorAll('tbody tr[data-code]')].map((tr) => ({
+          code: tr.dataset.code, state: tr.dataset.state, members: tr.querySelector('[data-col="members"]')?.textContent,
+        })),
+      };
+    });
+  };
+  const apiRows = (tb) => page2.evaluate(async (x) => {
+    const r = await fetch(`api/v1/indicators?level=${x.level}&within=${x.within}&period=${x.period}`);
+    return (await r.json()).rows.map((row) => ({ code: row.code, state: row.state, members: row.members }));
+  }, tb);
+  const compare = (what, tb, api) => {
+    const byCode = new Map(api.map((r) => [r.code, r]));
+    for (const r of tb.rows) {
+      const a = byCode.get(r.code);
+      check(a, `${what}: table row ${r.code} is not in /api/v1/indicators`);
+      check(a.state === r.state, `${what}: ${r.code} state ${r.state} ≠ API ${a.state}`);
+      const digits = (r.members || '').replace(/[^0-9]/g, '');
+      check(a.members == null ? digits === '' : Number(digits) === a.members, `${what}: ${r.code} members "${r.members}" ≠ API ${a.members}`);
+    }
+  };
+  const all = await tableRows();
+  check(all.level === 'district' && all.within === '56', `table shows ${all.level} within ${all.within}, expected district within 56`);
+  const allApi = await apiRows(all);
+  check(all.rows.length === allApi.length, `table has ${all.rows.length} rows, /api/v1/indicators ${allApi.length}`);
+  compare('table', all, allApi);
+  ok(`table: ${all.rows.length} rows = /api/v1/indicators?level=district&within=56&period=${all.period} (state and members of each)`);
+
+  // The "no report" filter keeps exactly the no_report rows.
+  await page2.click('[data-testid="filter-no-report"]');
+  const filtered = await tableRows();
+  const wantNoReport = allApi.filter((r) => r.state === 'no_report').length;
+  check(filtered.rows.length === wantNoReport && filtered.rows.every((r) => r.state === 'no_report'),
+    `filter "no report": ${filtered.rows.length} rows (${filtered.rows.map((r) => r.state).join(',')}), the API has ${wantNoReport} no_report districts`);
+  compare('filter no report', filtered, allApi);
+  ok(`filter "no report": ${filtered.rows.length} rows, each no_report in /api/v1/indicators with the same members`);
+  await page2.click('[data-testid="filter-no-report"]');
+
+  // The page's own URL, opened anew, lands on the same view.
+  await page2.selectOption('#indicator', 'reporting_rate');
+  await page2.waitForFunction(() => /indicator=reporting_rate/.test(location.search) && document.body.dataset.mapState === 'ready', null, { timeout: TIMEOUT });
+  const shared = page2.url();
+  const page3 = await ctx.newPage();
+  await page3.goto(shared, { waitUntil: 'load', timeout: TIMEOUT });
+  const again = await waitReady(page3, 'district', `the shared URL ${shared}`);
+  const view3 = await page3.evaluate(async () => ({
+    indicator: document.getElementById('indicator').value,
+    provinces: [...new Set((await window.__map.getSource('areas').getData()).features.map((f) => f.properties.province_code))],
+  }));
+  check(view3.indicator === 'reporting_rate' && view3.provinces.join() === '56' && again.count === phayao.count,
+    `shared URL ${shared}: ${JSON.stringify(view3)}, ${again.count} features`);
+  ok(`the page's URL ${new URL(shared).search} opened in a new page: district level, area 56, indicator reporting_rate`);
+  await page3.close();
+
+  // Print: a PDF of the view with the map in it.
+  const pdf = await page2.pdf({ format: 'A4', printBackground: true });
+  check(pdf.length > 20 * 1024, `page.pdf(): only ${pdf.length} bytes`);
+  ok(`page.pdf() of the view: ${(pdf.length / 1024).toFixed(0)} KB`);
+
+  // Download this view: XLSX of /api/v1/indicators.
+  const [download] = await Promise.all([
+    page2.waitForEvent('download', { timeout: TIMEOUT }),
+    page2.click('[data-testid="download-xlsx"]'),
+  ]);
+  const xlsxPath = await download.path();
+  const head = readFileSync(xlsxPath).subarray(0, 2).toString('latin1');
+  check(head === 'PK', `XLSX download ${download.suggestedFilename()} starts with ${JSON.stringify(head)}, not PK`);
+  ok(`XLSX download ${download.suggestedFilename()} (${download.url().replace(/^.*\?/, '?')}) starts with PK`);
+  await page2.close();
   ok(`screenshot written to ${SHOT} (also ${shotVariant('country')}, ${shotVariant('phone')})`);
 }
 

@@ -43,6 +43,17 @@ const state = {
   popup: null,
   popupFeature: null,
   lastError: null,
+  // The table beside the map: rows of /api/v1/indicators for the view, sorting, filters.
+  rows: null,
+  rowsKey: null,
+  rowsByCode: new Map(),
+  rowsError: null,
+  sort: { key: 'name', dir: 1 },
+  filters: { no_fund: false, no_report: false, at_risk: false },
+  // Search: the province list once, then the districts and tambons of each province visited.
+  provinces: null,
+  areasOf: new Map(), // province code -> [{code, name_th, name_en, level}]
+  pendingPopup: null, // a code whose popup opens once its level is shown (a tambon chosen by search)
 };
 
 function pickLang() {
@@ -139,6 +150,8 @@ try {
     pitchWithRotate: false,
     touchPitch: false,
     maxZoom: 14,
+    // The PNG download reads the canvas back after rendering.
+    canvasContextAttributes: { antialias: false, preserveDrawingBuffer: true },
   });
 } catch (e) {
   showError(new ApiError('webgl', `${t('errNoWebgl')}: ${e.message}`));
@@ -243,6 +256,7 @@ async function loadCurrent({ fit = true, animate = true } = {}) {
   if (seq !== state.seq) return;
 
   entry.fc = fc;
+  if (!entry.bbox) entry.bbox = unionBbox(fc.features);
   state.byId = new Map(fc.features.map((f) => [f.id, f]));
   state.shownPeriod = fc.period || state.shownPeriod;
   state.periods = fc.periods || state.periods;
@@ -253,10 +267,35 @@ async function loadCurrent({ fit = true, animate = true } = {}) {
   map.getSource('context').setData(parent || EMPTY);
   map.getSource('areas').setData(fc);
   $('hint').textContent = LEVELS[entry.level].child ? t('hint') : t('hintLeaf');
+  applyFilterPaint();
+  writeUrl();
+  loadTable(entry);
+  loadSearchAreas();
   if (fit) fitTo(entry, animate);
   const ok = await waitIdle(seq);
   if (!ok || seq !== state.seq) return;
   setMapState('ready', entry.level, fc.features.length);
+  if (state.pendingPopup) {
+    const code = state.pendingPopup;
+    state.pendingPopup = null;
+    const f = featureByCode(code);
+    if (f) showPopup(f, centreOf(f));
+  }
+}
+
+function unionBbox(features) {
+  const b = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const f of features) {
+    const x = f.bbox || bboxOf(f.geometry);
+    if (!x) continue;
+    b[0] = Math.min(b[0], x[0]); b[1] = Math.min(b[1], x[1]); b[2] = Math.max(b[2], x[2]); b[3] = Math.max(b[3], x[3]);
+  }
+  return Number.isFinite(b[0]) ? b : null;
+}
+const featureByCode = (code) => top().fc?.features.find((f) => f.properties.code === code) || null;
+function centreOf(f) {
+  const b = f.bbox || bboxOf(f.geometry);
+  return b ? [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] : map.getCenter();
 }
 
 // ---------- interaction ----------
@@ -350,6 +389,12 @@ function popupContent(f) {
       h('span', { 'data-testid': 'popup-coverage', 'data-value': p.coverage ?? '', 'data-code': p.code }, fmtDec(p.coverage)),
       p.coverage != null ? ' %' : '')],
   ];
+  const r = state.rowsByCode.get(p.code);
+  if (r && r.level === p.level) {
+    if (r.gap != null) rows.push([t('gap'), h('td', { 'data-testid': 'popup-gap' }, t('gapPeople', fmtInt(r.gap)))]);
+    if (r.growth_12m != null) rows.push([t('growth12m'), h('td', { 'data-testid': 'popup-growth' }, fmtSigned(r.growth_12m))]);
+    if (r.full_coverage && r.full_coverage !== 'unknown') rows.push([t('fullYear'), h('td', { 'data-testid': 'popup-full-year' }, fullText(r))]);
+  }
   if (p.reporting_rate != null) rows.push([t('reportingRate'), h('td', {}, `${fmtDec(p.reporting_rate)} %`)]);
   // High risk as the menu and legend give it (a share of the funds, %), with the count beside it.
   if (p.high_risk_funds != null && p.funds) {
@@ -475,6 +520,11 @@ function showError(e) {
 
 function applyLanguage() {
   document.documentElement.lang = state.lang;
+  $('search').placeholder = t('searchPlaceholder');
+  $('dl-png').title = t('downloadPng');
+  renderTable();
+  updateDownloads();
+  writeUrl();
   document.title = t('pageTitle');
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
@@ -525,5 +575,381 @@ $('legend-toggle').addEventListener('click', () => {
   $('legend-toggle').setAttribute('aria-expanded', String(!collapsed));
 });
 
+
+// ---------- the table of the areas shown ----------
+const nameOf = (r) => (state.lang === 'th' ? r.name_th : r.name_en || r.name_th) || r.code;
+function fmtSigned(n) {
+  if (n == null) return '—';
+  return `${n > 0 ? '+' : ''}${fmtInt(n)}`;
+}
+function fullText(r) {
+  if (r.full_coverage === 'by_year' && r.full_coverage_year != null) return t('yearOf', r.full_coverage_year);
+  if (r.full_coverage === 'reached' || r.full_coverage === 'not_at_this_rate') return t(`full_${r.full_coverage}`);
+  return '—';
+}
+function fullSortValue(r) {
+  if (r.full_coverage === 'reached') return 0;
+  if (r.full_coverage === 'by_year') return r.full_coverage_year;
+  if (r.full_coverage === 'not_at_this_rate') return 99999;
+  return null;
+}
+const STATE_ORDER = { value: 0, no_report: 1, no_fund: 2 };
+const COLUMNS = [
+  { key: 'name', text: (r) => nameOf(r), sort: (r) => nameOf(r) },
+  { key: 'state', text: (r) => t(`state_${r.state}`), sort: (r) => STATE_ORDER[r.state] ?? 3 },
+  { key: 'members', num: true, text: (r) => fmtInt(r.members) },
+  { key: 'population', num: true, text: (r) => fmtInt(r.population) },
+  { key: 'coverage', num: true, text: (r) => fmtDec(r.coverage) },
+  { key: 'gap', num: true, text: (r) => fmtInt(r.gap) },
+  { key: 'growth_12m', num: true, text: (r) => fmtSigned(r.growth_12m) },
+  { key: 'full_coverage_year', num: true, text: fullText, sort: fullSortValue },
+  { key: 'funds', num: true, text: (r) => fmtInt(r.funds) },
+  { key: 'funds_reported', num: true, text: (r) => fmtInt(r.funds_reported) },
+  { key: 'reporting_rate', num: true, text: (r) => fmtDec(r.reporting_rate) },
+  { key: 'funds_high_risk', num: true, text: (r) => fmtInt(r.funds_high_risk) },
+];
+
+function indicatorsQuery(entry, extra = {}) {
+  const q = new URLSearchParams({ level: entry.level });
+  if (entry.within) q.set('within', entry.within);
+  if (state.shownPeriod) q.set('period', state.shownPeriod);
+  for (const [k, v] of Object.entries(extra)) q.set(k, v);
+  return q;
+}
+
+async function loadTable(entry) {
+  const q = indicatorsQuery(entry);
+  const key = q.toString();
+  if (key === state.rowsKey && state.rows) { renderTable(); return; }
+  state.rowsKey = key;
+  state.rows = null;
+  state.rowsError = null;
+  state.rowsByCode = new Map();
+  $('area-table').dataset.state = 'loading';
+  renderTable();
+  updateDownloads();
+  try {
+    const body = await getJson(`${API}/indicators?${q}`);
+    if (state.rowsKey !== key) return;
+    state.rows = Array.isArray(body.rows) ? body.rows : [];
+    state.rowsByCode = new Map(state.rows.map((r) => [r.code, { ...r, level: r.level || entry.level }]));
+  } catch (e) {
+    if (state.rowsKey !== key) return;
+    state.rowsError = e;
+    state.rowsKey = null;
+  }
+  renderTable();
+}
+
+function rowMatches(r) {
+  const f = state.filters;
+  if (!f.no_fund && !f.no_report && !f.at_risk) return true;
+  return (f.no_fund && r.state === 'no_fund') || (f.no_report && r.state === 'no_report')
+    || (f.at_risk && (r.funds_high_risk ?? r.high_risk_funds ?? 0) > 0);
+}
+
+function renderTable() {
+  const table = $('area-table');
+  const entry = top();
+  table.dataset.level = entry.level;
+  table.dataset.within = entry.within || '';
+  table.dataset.period = state.shownPeriod || '';
+  $('print-info').textContent = `${viewTitle()} · ${t('printedOn', new Intl.DateTimeFormat(t('locale'), { dateStyle: 'medium' }).format(new Date()))}`;
+  // Headings are buttons: click or Enter sorts, again reverses.
+  $('table-head').replaceChildren(...COLUMNS.map((c) => {
+    const on = state.sort.key === c.key;
+    const label = t(c.key === 'name' ? 'col_name' : `col_${c.key}`);
+    return h('th', { scope: 'col', class: c.num ? 'num' : null, 'aria-sort': on ? (state.sort.dir > 0 ? 'ascending' : 'descending') : 'none' },
+      h('button', { type: 'button', 'data-sort': c.key, title: t('sortBy', label), onclick: () => sortBy(c.key) },
+        label, h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, on ? (state.sort.dir > 0 ? ' ▲' : ' ▼') : '')));
+  }));
+  if (state.rowsError) {
+    table.dataset.state = 'error';
+    $('table-status').textContent = t('tableError', state.rowsError.message);
+    $('table-body').replaceChildren();
+    return;
+  }
+  if (!state.rows) {
+    $('table-status').textContent = t('tableLoading');
+    $('table-body').replaceChildren();
+    return;
+  }
+  const col = COLUMNS.find((c) => c.key === state.sort.key) || COLUMNS[0];
+  const val = col.sort || ((r) => r[col.key]);
+  const coll = new Intl.Collator(t('locale'));
+  const shown = state.rows.filter(rowMatches).sort((a, b) => {
+    const x = val(a);
+    const y = val(b);
+    if (x == null && y == null) return 0;
+    if (x == null) return 1; // no value last, either way
+    if (y == null) return -1;
+    const c = typeof x === 'string' ? coll.compare(x, y) : x - y;
+    return c * state.sort.dir || coll.compare(nameOf(a), nameOf(b));
+  });
+  $('table-body').replaceChildren(...shown.map((r) => h('tr', {
+    tabindex: 0, 'data-code': r.code, 'data-state': r.state, class: `state-${r.state}`,
+    onclick: () => selectArea(r.code),
+    onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); selectArea(r.code); } },
+    onmouseenter: () => hoverCode(r.code),
+    onmouseleave: () => clearHover(),
+  }, COLUMNS.map((c) => h(c.key === 'name' ? 'th' : 'td', { class: c.num ? 'num' : null, scope: c.key === 'name' ? 'row' : null, 'data-col': c.key }, c.text(r))))));
+  $('table-status').textContent = t('tableCount', shown.length, state.rows.length);
+  table.dataset.state = 'ready';
+  table.dataset.count = String(shown.length);
+}
+
+function sortBy(key) {
+  if (state.sort.key === key) state.sort.dir = -state.sort.dir;
+  else state.sort = { key, dir: COLUMNS.find((c) => c.key === key)?.num ? -1 : 1 };
+  renderTable();
+  document.querySelector(`#table-head button[data-sort="${key}"]`)?.focus();
+}
+
+function hoverCode(code) {
+  const f = featureByCode(code);
+  if (!f || f.id == null) return;
+  clearHover();
+  state.hoverId = f.id;
+  map.setFeatureState({ source: 'areas', id: f.id }, { hover: true });
+}
+
+// A row chosen in the table does what a click on its area does: popup, and one level down.
+function selectArea(code) {
+  const f = featureByCode(code);
+  if (!f) return;
+  showPopup(f, centreOf(f));
+  if (LEVELS[top().level].child) drill(f);
+}
+
+// ---------- filters ----------
+function filterExpr() {
+  const f = state.filters;
+  const any = ['any'];
+  if (f.no_fund) any.push(['==', ['get', 'state'], 'no_fund']);
+  if (f.no_report) any.push(['==', ['get', 'state'], 'no_report']);
+  if (f.at_risk) any.push(['>', ['coalesce', ['get', 'high_risk_funds'], 0], 0]);
+  return any.length > 1 ? any : null;
+}
+function applyFilterPaint() {
+  const hover = ['boolean', ['feature-state', 'hover'], false];
+  const m = filterExpr();
+  map.setPaintProperty('areas-fill', 'fill-opacity', m ? ['case', hover, 1, m, 0.92, 0.18] : ['case', hover, 1, 0.88]);
+  document.body.dataset.filters = Object.keys(state.filters).filter((k) => state.filters[k]).join(',');
+}
+for (const btn of document.querySelectorAll('#filters [data-filter]')) {
+  btn.addEventListener('click', () => {
+    const k = btn.dataset.filter;
+    state.filters[k] = !state.filters[k];
+    btn.setAttribute('aria-pressed', String(state.filters[k]));
+    renderTable();
+    mapLoaded.then(applyFilterPaint);
+  });
+}
+
+// ---------- downloads ----------
+function updateDownloads() {
+  const entry = top();
+  const stem = `${entry.level}-${entry.within || 'TH'}-${state.shownPeriod || 'latest'}`;
+  $('dl-csv').href = `${API}/indicators?${indicatorsQuery(entry, { format: 'csv', lang: state.lang })}`;
+  $('dl-csv').setAttribute('download', `${stem}.csv`);
+  $('dl-xlsx').href = `${API}/indicators?${indicatorsQuery(entry, { format: 'xlsx', lang: state.lang })}`;
+  $('dl-xlsx').setAttribute('download', `${stem}.xlsx`);
+}
+
+function viewTitle() {
+  const entry = top();
+  const where = state.stack.length > 1 ? nameOf(entry) : t('country');
+  const what = state.legend?.[`title_${state.lang}`] || t(`ind_${state.indicator}`);
+  return `${t('title')} · ${where} · ${what} · ${t('monthLabel', state.shownPeriod)}`;
+}
+
+function exportPng() {
+  const src = map.getCanvas();
+  const dpr = src.width / src.clientWidth || 1;
+  const head = Math.round(44 * dpr);
+  const foot = Math.round(22 * dpr);
+  const out = document.createElement('canvas');
+  out.width = src.width;
+  out.height = src.height + head + foot;
+  const g = out.getContext('2d');
+  g.fillStyle = '#ffffff';
+  g.fillRect(0, 0, out.width, out.height);
+  g.drawImage(src, 0, head);
+  const font = 'system-ui, "Noto Sans Thai", Tahoma, sans-serif';
+  g.fillStyle = '#1d2b36';
+  g.font = `600 ${Math.round(16 * dpr)}px ${font}`;
+  g.fillText(viewTitle(), 10 * dpr, 27 * dpr, out.width - 20 * dpr);
+  // Legend: a box in the lower left of the map with the legend's swatches and labels.
+  const lg = state.legend;
+  const items = [];
+  for (const c of lg?.classes || []) items.push([c.colour, c[`label_${state.lang}`] || c.label_th || '']);
+  for (const k of ['no_fund', 'no_report']) if (lg?.states?.[k]) items.push([lg.states[k].colour, lg.states[k][`label_${state.lang}`] || t(`state_${k}`)]);
+  const line = 18 * dpr;
+  g.font = `${Math.round(12 * dpr)}px ${font}`;
+  const legendTitle = $('legend-title').textContent;
+  const w = Math.max(g.measureText(legendTitle).width, ...items.map(([, l]) => g.measureText(l).width + 30 * dpr)) + 20 * dpr;
+  const hgt = (items.length + 1) * line + 12 * dpr;
+  const x0 = 10 * dpr;
+  const y0 = head + src.height - hgt - 10 * dpr;
+  g.fillStyle = 'rgba(255,255,255,0.93)';
+  g.fillRect(x0, y0, w, hgt);
+  g.fillStyle = '#1d2b36';
+  g.fillText(legendTitle, x0 + 8 * dpr, y0 + line);
+  items.forEach(([colour, label], i) => {
+    const y = y0 + line * (i + 2);
+    g.fillStyle = colour;
+    g.fillRect(x0 + 8 * dpr, y - 11 * dpr, 22 * dpr, 12 * dpr);
+    g.strokeStyle = 'rgba(0,0,0,0.3)';
+    g.strokeRect(x0 + 8 * dpr, y - 11 * dpr, 22 * dpr, 12 * dpr);
+    g.fillStyle = '#1d2b36';
+    g.fillText(label, x0 + 36 * dpr, y);
+  });
+  g.font = `${Math.round(10 * dpr)}px ${font}`;
+  g.fillStyle = '#333333';
+  const attribution = [...document.querySelectorAll('#attribution div')].map((d) => d.textContent).join(' · ');
+  g.fillText(attribution, 10 * dpr, out.height - 7 * dpr, out.width - 20 * dpr);
+  out.toBlob((blob) => {
+    if (!blob) return;
+    const url = URL.createObjectURL(blob);
+    const a = h('a', { href: url, download: `map-${top().level}-${top().within || 'TH'}-${state.shownPeriod || 'latest'}.png` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }, 'image/png');
+}
+$('dl-png').addEventListener('click', () => { map.triggerRepaint(); map.once('render', exportPng); });
+
+// ---------- search ----------
+const norm = (x) => (x || '').toLowerCase().normalize('NFC').replace(/\s+/g, ' ').trim();
+async function areasList(level, within) {
+  const q = new URLSearchParams({ level });
+  if (within) q.set('within', within);
+  const body = await getJson(`${API}/areas?${q}`);
+  return (body.areas || []).map((a) => ({ code: a.code, name_th: a.name_th, name_en: a.name_en, level }));
+}
+async function loadSearchAreas() {
+  try {
+    if (!state.provinces) state.provinces = await areasList('province');
+    const p = state.stack[1]?.within;
+    if (p && !state.areasOf.has(p)) {
+      state.areasOf.set(p, []);
+      const [d, s] = await Promise.all([areasList('district', p), areasList('subdistrict', p)]);
+      state.areasOf.set(p, [...d, ...s]);
+    }
+  } catch {
+    state.provinces = state.provinces || null; // the search then offers what it has
+  }
+}
+function searchCandidates() {
+  const all = [...(state.provinces || [])];
+  for (const list of state.areasOf.values()) all.push(...list);
+  return all;
+}
+const provinceName = (code) => state.provinces?.find((a) => a.code === code);
+const areaName = (code) => searchCandidates().find((a) => a.code === code);
+function suggestionLabel(a) {
+  const main = nameOf(a);
+  const other = state.lang === 'th' ? a.name_en : a.name_th;
+  const parts = [t(`level_${a.level}`)];
+  if (a.level !== 'province') {
+    const d = a.level === 'subdistrict' ? areaName(a.code.slice(0, 4)) : null;
+    if (d) parts.push(nameOf(d));
+    const p = provinceName(a.code.slice(0, 2));
+    if (p) parts.push(nameOf(p));
+  }
+  return [main, other && other !== main ? ` (${other})` : '', h('span', { class: 'muted' }, ` · ${parts.join(' · ')}`)];
+}
+let suggestions = [];
+let active = -1;
+function renderSuggestions() {
+  const list = $('search-list');
+  const q = norm($('search').value);
+  if (!q) { suggestions = []; list.hidden = true; $('search').setAttribute('aria-expanded', 'false'); return; }
+  const order = { province: 0, district: 1, subdistrict: 2 };
+  const scored = [];
+  for (const a of searchCandidates()) {
+    const th = norm(a.name_th);
+    const en = norm(a.name_en);
+    let score = -1;
+    if (th === q || en === q || a.code === q) score = 0;
+    else if (th.startsWith(q) || en.startsWith(q)) score = 1;
+    else if (th.includes(q) || en.includes(q)) score = 2;
+    if (score >= 0) scored.push([score * 10 + order[a.level], a]);
+  }
+  scored.sort((x, y) => x[0] - y[0] || x[1].code.localeCompare(y[1].code));
+  suggestions = scored.slice(0, 12).map(([, a]) => a);
+  active = suggestions.length ? 0 : -1;
+  list.replaceChildren(...(suggestions.length ? suggestions.map((a, i) => h('li', {
+    role: 'option', id: `sugg-${i}`, 'data-code': a.code, 'data-level': a.level, 'aria-selected': String(i === active),
+    onmousedown: (e) => { e.preventDefault(); choose(a); },
+  }, suggestionLabel(a))) : [h('li', { class: 'muted none' }, t('noMatch'))]));
+  list.hidden = false;
+  $('search').setAttribute('aria-expanded', 'true');
+}
+function moveActive(d) {
+  if (!suggestions.length) return;
+  active = (active + d + suggestions.length) % suggestions.length;
+  [...$('search-list').children].forEach((li, i) => li.setAttribute('aria-selected', String(i === active)));
+  $('search').setAttribute('aria-activedescendant', `sugg-${active}`);
+}
+function choose(a) {
+  $('search').value = '';
+  renderSuggestions();
+  $('search').blur();
+  goToArea(a.code).catch((e) => showError(e));
+}
+$('search').addEventListener('input', renderSuggestions);
+$('search').addEventListener('focus', () => { loadSearchAreas().then(renderSuggestions); });
+$('search').addEventListener('blur', () => { $('search-list').hidden = true; });
+$('search').addEventListener('keydown', (e) => {
+  if (e.key === 'ArrowDown') { e.preventDefault(); moveActive(1); }
+  else if (e.key === 'ArrowUp') { e.preventDefault(); moveActive(-1); }
+  else if (e.key === 'Enter' && suggestions[active]) { e.preventDefault(); choose(suggestions[active]); }
+  else if (e.key === 'Escape') { $('search').value = ''; renderSuggestions(); }
+});
+
+// Shows the children of an area by its code (2 digits: a province's districts, 4: a district's
+// tambons, 6: a tambon, shown with its district's tambons and its popup open).
+async function goToArea(code) {
+  if (!/^\d{2}(\d{2}(\d{2})?)?$/.test(code)) return;
+  closePopup();
+  if (!state.provinces) await loadSearchAreas();
+  const p = code.slice(0, 2);
+  const root = state.stack[0];
+  const named = (c) => areaName(c) || { name_th: c, name_en: c };
+  const fromRoot = root.fc?.features.find((f) => f.properties.code === p);
+  const pa = named(p);
+  const stack = [root, { level: 'district', within: p, bbox: fromRoot?.bbox || null, name_th: pa.name_th, name_en: pa.name_en, fc: null }];
+  if (code.length >= 4) {
+    if (!state.areasOf.get(p)?.length) {
+      state.stack = stack; // so that loadSearchAreas fetches this province's districts
+      await loadSearchAreas();
+    }
+    const d = code.slice(0, 4);
+    const da = named(d);
+    stack.push({ level: 'subdistrict', within: d, bbox: null, name_th: da.name_th, name_en: da.name_en, fc: null });
+  }
+  if (code.length === 6) state.pendingPopup = code;
+  state.stack = stack;
+  await loadCurrent();
+}
+
+// ---------- the URL records the view ----------
+function writeUrl() {
+  const q = new URLSearchParams();
+  const area = top().within;
+  if (area) q.set('area', area);
+  q.set('indicator', state.indicator);
+  if (state.shownPeriod || state.period) q.set('period', state.shownPeriod || state.period);
+  if (state.classes) q.set('classes', state.classes);
+  q.set('lang', state.lang);
+  try { history.replaceState(null, '', `${location.pathname}?${q}${location.hash}`); } catch { /* ignore */ }
+}
+
 applyLanguage();
-loadCurrent({ animate: false });
+{
+  const area = params.get('area');
+  if (area && /^\d{2}(\d{2}(\d{2})?)?$/.test(area)) goToArea(area).catch((e) => { showError(e); loadCurrent({ animate: false }); });
+  else loadCurrent({ animate: false });
+}
