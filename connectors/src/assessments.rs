@@ -24,7 +24,10 @@ use welfare_model::assessment::{
 use crate::file::RowSink;
 use crate::file::grid::{GridRow, Place, quoted};
 use crate::mapping::{RawValue, fold_name, parse_date};
-use crate::registry::{Problems, RegistryError, cell_text, read_table};
+use crate::registry::{
+    HEADER_SEARCH_ROWS, Problems, RegistryError, cell_text, field_heading, field_name,
+    field_of_heading, read_table,
+};
 use crate::source::ConnectorError;
 
 /// What a column of an assessment file holds, besides scores.
@@ -106,38 +109,18 @@ const NOT_FOR_THE_HUB: &[&str] = &[
 /// The most assessments one file holds.
 pub const MAX_ASSESSMENTS: usize = 200_000;
 
-/// How many non-blank rows from the top are searched for the header.
-const HEADER_SEARCH_ROWS: usize = 20;
-
 impl AssessmentField {
     pub fn name(self) -> &'static str {
-        HEADINGS
-            .iter()
-            .find(|(f, _, _)| *f == self)
-            .map(|(_, n, _)| *n)
-            .expect("every field has a name")
+        field_name(HEADINGS, self)
     }
 
     fn heading_th(self) -> &'static str {
-        HEADINGS
-            .iter()
-            .find(|(f, _, _)| *f == self)
-            .map(|(_, _, h)| h[0])
-            .expect("every field has headings")
+        field_heading(HEADINGS, self)
     }
 
     /// The field a heading names, if any.
     pub fn of_heading(heading: &str) -> Option<AssessmentField> {
-        let folded = fold_name(heading);
-        if folded.is_empty() {
-            return None;
-        }
-        HEADINGS
-            .iter()
-            .find(|(_, name, headings)| {
-                fold_name(name) == folded || headings.iter().any(|h| fold_name(h) == folded)
-            })
-            .map(|(f, _, _)| *f)
+        field_of_heading(HEADINGS, heading)
     }
 }
 

@@ -151,30 +151,54 @@ pub const MAX_PROBLEMS: usize = 100;
 /// The most funds one registry file holds (Thailand has about 6,000).
 pub const MAX_FUNDS: usize = 50_000;
 
-/// How many non-blank rows from the top are searched for the header.
-const HEADER_SEARCH_ROWS: usize = 20;
+/// How many non-blank rows from the top are searched for the header (registry, assessment and
+/// network files alike).
+pub(crate) const HEADER_SEARCH_ROWS: usize = 20;
+
+/// The fields of a table file: each with its canonical name and the headings written over it (the
+/// first one Thai, as messages quote it).
+pub(crate) type Headings<F> = [(F, &'static str, &'static [&'static str])];
+
+/// A field's canonical name in its table.
+pub(crate) fn field_name<F: PartialEq>(table: &Headings<F>, field: F) -> &'static str {
+    table
+        .iter()
+        .find(|(f, _, _)| *f == field)
+        .map(|(_, n, _)| *n)
+        .expect("every field has a name")
+}
+
+/// The first (Thai) heading of a field.
+pub(crate) fn field_heading<F: PartialEq>(table: &Headings<F>, field: F) -> &'static str {
+    table
+        .iter()
+        .find(|(f, _, _)| *f == field)
+        .map(|(_, _, h)| h[0])
+        .expect("every field has headings")
+}
+
+/// The field a heading names, if any: its name or one of its headings, in any case and spacing.
+pub(crate) fn field_of_heading<F: Copy>(table: &Headings<F>, heading: &str) -> Option<F> {
+    let folded = fold_name(heading);
+    if folded.is_empty() {
+        return None;
+    }
+    table
+        .iter()
+        .find(|(_, name, headings)| {
+            fold_name(name) == folded || headings.iter().any(|h| fold_name(h) == folded)
+        })
+        .map(|(f, _, _)| *f)
+}
 
 impl RegistryField {
     pub fn name(self) -> &'static str {
-        HEADINGS
-            .iter()
-            .find(|(f, _, _)| *f == self)
-            .map(|(_, n, _)| *n)
-            .expect("every field has a name")
+        field_name(HEADINGS, self)
     }
 
     /// The field a heading names, if any.
     pub fn of_heading(heading: &str) -> Option<RegistryField> {
-        let folded = fold_name(heading);
-        if folded.is_empty() {
-            return None;
-        }
-        HEADINGS
-            .iter()
-            .find(|(_, name, headings)| {
-                fold_name(name) == folded || headings.iter().any(|h| fold_name(h) == folded)
-            })
-            .map(|(f, _, _)| *f)
+        field_of_heading(HEADINGS, heading)
     }
 }
 
