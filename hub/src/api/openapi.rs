@@ -27,7 +27,7 @@ use welfare_queries::output::ColumnType;
 
 use super::AppState;
 use super::error::ErrorBody;
-use super::params::{Format, Month};
+use super::params::{Format, Language, Month};
 use crate::access::Role;
 
 /// The name of the bearer-token security scheme (`Authorization: Bearer <token>`).
@@ -172,6 +172,7 @@ pub fn base() -> OpenApi {
                 // Parameter types (`value_type = …`), which the operations refer to by name.
                 .schema(Month::name(), Month::schema())
                 .schema(Format::name(), Format::schema())
+                .schema(Language::name(), Language::schema())
                 .schema(ArrowStream::name(), ArrowStream::schema())
                 .security_scheme(
                     BEARER,
