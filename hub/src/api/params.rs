@@ -165,7 +165,8 @@ pub struct TableFormat {
 
 /// `format=` and `lang=th|en` of a table answer.
 pub fn table_format(format: Option<&str>, lang: Option<&str>) -> Result<TableFormat, ApiError> {
-    let lang = match lang.filter(|l| !l.is_empty()) {
+    // An empty `lang=` is no language either (as an empty `format=` is no format).
+    let lang = match lang {
         None => None,
         Some(l) => Some(
             welfare_queries::labels::Lang::parse(l)

@@ -305,8 +305,10 @@ async fn spreadsheets_in_thai_or_english_words() -> anyhow::Result<()> {
     // The language is part of the answer: Thai and English are different answers.
     let th = get(&state, &format!("{uri}&format=xlsx&lang=th")).await;
     assert_ne!(th.body, xlsx.body);
-    let bad = get(&state, &format!("{uri}&format=csv&lang=fr")).await;
-    assert_eq!(bad.status, 400);
-    assert!(bad.json()["message"].as_str().unwrap().contains("lang"));
+    for wrong in ["fr", ""] {
+        let bad = get(&state, &format!("{uri}&format=csv&lang={wrong}")).await;
+        assert_eq!(bad.status, 400, "lang={wrong}");
+        assert!(bad.json()["message"].as_str().unwrap().contains("lang"));
+    }
     db.cleanup().await
 }
