@@ -212,30 +212,44 @@ impl Store {
                 binds.extend(provinces.iter().map(SqlValue::text));
             }
         }
+        self.records(&conditions, &binds, limit).await
+    }
+
+    /// The connectors meeting `conditions` (on `c`), by id, at most `limit`, each with its
+    /// provinces (read for those connectors only).
+    async fn records(
+        &self,
+        conditions: &[String],
+        binds: &[SqlValue],
+        limit: i64,
+    ) -> Result<Vec<ConnectorRecord>, StoreError> {
         let sql = format!(
             "{RECORD_SELECT} WHERE {} ORDER BY c.id LIMIT {}",
             conditions.join(" AND "),
             limit.clamp(0, i64::MAX)
         );
-        let rows = bind_all(sqlx::query(trusted(&sql)), &binds)
+        let rows = bind_all(sqlx::query(trusted(&sql)), binds)
             .fetch_all(&self.pool)
             .await?;
         let mut records: Vec<ConnectorRecord> =
             rows.iter().map(decode).collect::<Result<_, _>>()?;
-        if records.is_empty() {
-            return Ok(records);
-        }
         let mut provinces: HashMap<String, Vec<String>> = HashMap::new();
-        for r in sqlx::query(
-            "SELECT connector_id, province FROM connector_provinces ORDER BY connector_id, province",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        {
-            provinces
-                .entry(r.try_get(0)?)
-                .or_default()
-                .push(r.try_get(1)?);
+        for chunk in records.chunks(500) {
+            let ids: Vec<SqlValue> = chunk.iter().map(|c| SqlValue::text(&c.id)).collect();
+            let sql = format!(
+                "SELECT connector_id, province FROM connector_provinces WHERE connector_id IN {} \
+                 ORDER BY connector_id, province",
+                placeholders(self.backend, 1, ids.len())
+            );
+            for r in bind_all(sqlx::query(trusted(&sql)), &ids)
+                .fetch_all(&self.pool)
+                .await?
+            {
+                provinces
+                    .entry(r.try_get(0)?)
+                    .or_default()
+                    .push(r.try_get(1)?);
+            }
         }
         for record in &mut records {
             record.provinces = provinces.remove(&record.id).unwrap_or_default();
@@ -349,12 +363,11 @@ impl Store {
     /// The connectors made over the API that are not removed: what a running hub builds beside its
     /// configuration's, and compares with what it runs to pick up changes made by another process.
     pub async fn api_connectors(&self) -> Result<Vec<ConnectorRecord>, StoreError> {
-        Ok(self
-            .connectors()
-            .await?
-            .into_iter()
-            .filter(|c| c.origin == Origin::Api)
-            .collect())
+        let conditions = [
+            "c.removed_at IS NULL".to_string(),
+            "c.origin = 'api'".to_string(),
+        ];
+        self.records(&conditions, &[], i64::MAX).await
     }
 
     /// How many open quarantine entries each connector has.
